@@ -1,0 +1,177 @@
+"""The verbs of the contacts app: what views, the API, admin actions and other apps call."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+
+from contacts.models import (
+    Channel,
+    Consent,
+    ConsentChange,
+    ConsentStatus,
+    Contact,
+    DoubleOptIn,
+    Interaction,
+    Lead,
+    SalesQueue,
+    Task,
+    Topic,
+    person_keys,
+)
+
+Person = Contact | Lead
+
+
+# --- Consent ----------------------------------------------------------------------------------
+def set_consent(
+    person: Person,
+    *,
+    channel: str,
+    status: str,
+    now: datetime,
+    topic: Topic | None = None,
+    source: str = "",
+    double_opt_in: str | None = None,
+    note: str = "",
+    changed_by=None,
+) -> Consent:
+    """Record a consent decision: update the current state and append one history line.
+
+    `double_opt_in="pending"` records an opt-in that counts only once confirmed.
+    Recording the same status again still appends history (the person said it again).
+    """
+    if channel not in Channel.values:
+        raise ValueError(f"Unknown channel {channel!r}; expected one of {', '.join(Channel.values)}")
+    if status not in ConsentStatus.values:
+        raise ValueError(f"Unknown consent status {status!r}")
+    keys = person_keys(person)
+    with transaction.atomic():
+        consent = (
+            Consent.objects.select_for_update()
+            .filter(**keys, channel=channel, topic=topic)
+            .first()
+        )
+        old_status = consent.status if consent else ConsentStatus.NOT_SET
+        if consent is None:
+            consent = Consent(**keys, channel=channel, topic=topic)
+        if double_opt_in is None:
+            double_opt_in = consent.double_opt_in if status == old_status else DoubleOptIn.NOT_REQUIRED
+        if status != ConsentStatus.OPTED_IN:
+            double_opt_in = DoubleOptIn.NOT_REQUIRED
+        consent.status = status
+        consent.double_opt_in = double_opt_in
+        consent.source = source
+        consent.updated_at = now
+        consent.save()
+        ConsentChange.objects.create(
+            **keys, channel=channel, topic=topic, old_status=old_status, new_status=status,
+            double_opt_in=double_opt_in, source=source, note=note, changed_by=changed_by,
+            changed_at=now,
+        )
+    return consent
+
+
+def confirm_double_opt_in(person: Person, *, channel: str, now: datetime, topic: Topic | None = None,
+                          source: str = "double opt-in") -> Consent:
+    """Mark a pending opt-in as confirmed (the person clicked the confirmation link)."""
+    return set_consent(
+        person, channel=channel, topic=topic, status=ConsentStatus.OPTED_IN, now=now,
+        source=source, double_opt_in=DoubleOptIn.CONFIRMED,
+    )
+
+
+def may_send(person: Person, *, channel: str, topic: Topic | None = None, commercial: bool = True) -> bool:
+    """May we send a message on `channel` (and `topic`) to `person`?
+
+    Commercial messages need an effective opt-in for the channel (confirmed, where double
+    opt-in was asked). A topic opt-out blocks; a topic that `requires_opt_in` needs an
+    effective topic opt-in. Transactional messages are not a consent matter: channels still
+    check the address (invalid, bounced, complained).
+    """
+    if not commercial:
+        return True
+    rows = {
+        c.topic_id: c
+        for c in Consent.objects.filter(**person_keys(person), channel=channel).filter(
+            Q(topic__isnull=True) | Q(topic=topic)
+        )
+    }
+    channel_consent = rows.get(None)
+    if channel_consent is None or not channel_consent.effective:
+        return False
+    if topic is None:
+        return True
+    topic_consent = rows.get(topic.pk)
+    if topic_consent is not None and topic_consent.status == ConsentStatus.OPTED_OUT:
+        return False
+    if topic.requires_opt_in:
+        return topic_consent is not None and topic_consent.effective
+    return True
+
+
+# --- Interactions -------------------------------------------------------------------------------
+INTERACTION_COLUMNS = ("email_key", "link", "product", "amount", "journey_id", "tile_key", "source", "name")
+
+
+def record_interaction(
+    person: Person,
+    *,
+    type: str,
+    occurred_at: datetime,
+    properties: dict[str, Any] | None = None,
+    **columns: Any,
+) -> Interaction:
+    """Add one line to a person's timeline. `columns` are Interaction's typed columns."""
+    unknown = set(columns) - set(INTERACTION_COLUMNS)
+    if unknown:
+        raise TypeError(f"Unknown interaction columns: {', '.join(sorted(unknown))}")
+    if columns.get("amount") is not None:
+        columns["amount"] = Decimal(str(columns["amount"]))
+    interaction = Interaction(
+        **person_keys(person), type=type, occurred_at=occurred_at, properties=properties or {},
+        **{k: v for k, v in columns.items() if v is not None},
+    )
+    interaction.full_clean(exclude=["contact", "lead"])
+    interaction.save()
+    return interaction
+
+
+# --- Tasks ----------------------------------------------------------------------------------------
+def create_task(
+    person: Person,
+    *,
+    subject: str,
+    now: datetime,
+    assigned_to=None,
+    queue: SalesQueue | None = None,
+    due_at: datetime | None = None,
+    description: str = "",
+    priority: str = Task.Priority.NORMAL,
+    opportunity=None,
+    source: str = "manual",
+    created_by=None,
+) -> Task:
+    """Create a follow-up for a user or a sales queue."""
+    task = Task(
+        **person_keys(person), subject=subject, description=description, assigned_to=assigned_to,
+        queue=queue, due_at=due_at, priority=priority, opportunity=opportunity, source=source,
+        created_by=created_by, created_at=now,
+    )
+    task.full_clean()
+    task.save()
+    return task
+
+
+def complete_task(task: Task, *, now: datetime) -> bool:
+    """Mark an open task done; False if it was not open (someone else got there first)."""
+    updated = Task.objects.filter(pk=task.pk, status=Task.Status.OPEN).update(
+        status=Task.Status.DONE, completed_at=now
+    )
+    if updated:
+        task.refresh_from_db(fields=["status", "completed_at"])
+    return bool(updated)

@@ -1,0 +1,57 @@
+"""Fixtures named for roles. Real services: PostgreSQL when DATABASE_URL is set, SMTP on loopback."""
+
+import datetime
+import os
+
+import pytest
+from django.contrib.auth.models import Group
+
+from contacts import roles
+from tests.factories import UserFactory
+
+T0 = datetime.datetime(2026, 11, 2, 9, 0, tzinfo=datetime.UTC)
+
+requires_postgres = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="needs PostgreSQL (row locking / COPY); set DATABASE_URL=postgres://…",
+)
+
+
+@pytest.fixture
+def now():
+    return T0
+
+
+def _user_in(role: str, username: str):
+    roles.sync_roles()
+    return UserFactory(username=username, groups=[Group.objects.get(name=role)])
+
+
+@pytest.fixture
+def marketer(db):
+    return _user_in(roles.MARKETER, "marketer")
+
+
+@pytest.fixture
+def sales_user(db):
+    return _user_in(roles.SALES, "sales")
+
+
+@pytest.fixture
+def admin_user(db):
+    user = _user_in(roles.ADMIN, "admin")
+    user.is_staff = user.is_superuser = True
+    user.save()
+    return user
+
+
+@pytest.fixture
+def marketer_client(client, marketer):
+    client.force_login(marketer)
+    return client
+
+
+@pytest.fixture
+def sales_client(client, sales_user):
+    client.force_login(sales_user)
+    return client
