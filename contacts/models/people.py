@@ -32,7 +32,7 @@ class TrackedFieldsMixin(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
-        instance._loaded_values = dict(zip(field_names, values))
+        instance._loaded_values = dict(zip(field_names, values, strict=False))
         return instance
 
     def changed_fields(self) -> set[str]:
