@@ -313,7 +313,7 @@ def _write_chunk(job: ImportJob, plan: ChunkPlan, *, now: datetime) -> None:
     for contact in updated:
         values = plan.updates[contact.email]
         apply(contact, values)
-        fields.update(values)
+        fields.update(name for name, value in values.items() if name != "email" and value != {})
     if updated:
         Contact.objects.bulk_update(updated, sorted(fields | {"updated_at"}), batch_size=1000)
 
