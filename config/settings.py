@@ -208,6 +208,10 @@ CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    "every-minute-refresh-due-segments": {
+        "task": "segments.tasks.refresh_due",
+        "schedule": 60.0,
+    },
     "every-minute-resume-stalled-imports": {
         "task": "contacts.tasks.resume_stalled_imports",
         "schedule": 60.0,
@@ -243,6 +247,10 @@ SPECTACULAR_SETTINGS = {
 WAYMARK_IMPORT_CHUNK_SIZE = envint("WAYMARK_IMPORT_CHUNK_SIZE", 2000)
 # Files with at most this many rows import inside the request; larger ones run in the worker.
 WAYMARK_IMPORT_INLINE_ROWS = envint("WAYMARK_IMPORT_INLINE_ROWS", 1000)
+
+# Continuous segments are re-checked person by person as people change; a full refresh this
+# often catches what re-checks cannot see (time windows moving, segments they refer to).
+WAYMARK_CONTINUOUS_FULL_REFRESH_SECONDS = envint("WAYMARK_CONTINUOUS_FULL_REFRESH_SECONDS", 900)
 
 # --- Security (production) --------------------------------------------------------------------
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)

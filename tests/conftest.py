@@ -6,6 +6,7 @@ import os
 import pytest
 from django.contrib.auth.models import Group
 
+from config.celery import app
 from contacts import roles
 from tests.factories import UserFactory
 
@@ -55,3 +56,12 @@ def marketer_client(client, marketer):
 def sales_client(client, sales_user):
     client.force_login(sales_user)
     return client
+
+
+@pytest.fixture(autouse=True, scope="session")
+def celery_runs_tasks_inline():
+    """Tasks queued by the code under test run at once, in the test's process. The broker tests in
+    test_platform.py switch this off and use a real worker."""
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
