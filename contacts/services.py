@@ -54,6 +54,7 @@ def set_consent(
         consent = (
             Consent.objects.select_for_update()
             .filter(**keys, channel=channel, topic=topic)
+            .order_by()  # the default ordering joins Topic, which FOR UPDATE cannot lock
             .first()
         )
         old_status = consent.status if consent else ConsentStatus.NOT_SET

@@ -93,19 +93,23 @@ def comparison_q(field: catalog.Field, op: str, value: Any, *, now: datetime.dat
         return empty()
     if op == "is_not_empty":
         return ~empty()
+    # Every comparison is made two-valued (true or false, never SQL NULL) so that "none of" groups
+    # negate it exactly as the one-person evaluator does.
+    present = q("isnull", False)
     if op == "is_true":
-        return q("", True)
+        return q("", True) & present
     if op == "is_false":
-        return q("", False)
+        return q("", False) & present
     if field.type == "date":
-        return _date_q(q, op, value, now=now, instant=field.datetime, as_text=is_json_date)
+        return _date_q(q, op, value, now=now, instant=field.datetime, as_text=is_json_date) & present
     simple = {"equals": "", "in": "in", "contains": "icontains", "starts_with": "istartswith",
               "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte", "between": "range"}
     if op in simple:
-        return q(simple[op], tuple(value) if op == "between" else value)
+        return q(simple[op], tuple(value) if op == "between" else value) & present
     negated = {"not_equals": "", "not_in": "in", "not_contains": "icontains"}
-    # ~Q keeps NULLs: "state is not Texas" includes contacts with no state.
-    return ~q(negated[op], value)
+    # Missing values match the negative operators: "state is not Texas" includes contacts with no
+    # state. Said explicitly, because Django's NULL guard does not cover JSON keys.
+    return ~q(negated[op], value) | q("isnull", True)
 
 
 def _date_q(q, op: str, value: Any, *, now: datetime.datetime, instant: bool, as_text: bool) -> Q:
