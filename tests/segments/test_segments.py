@@ -2,7 +2,10 @@
 members, preview, and the one-person evaluator agreeing with the SQL compiler."""
 
 import datetime
+import json
+from pathlib import Path
 
+import jsonschema
 import pytest
 from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
@@ -280,3 +283,19 @@ def test_the_evaluator_agrees_with_the_sql_compiler(population, now, query):
         compiler.compile_query(query, audience="contact", now=now)).values_list("pk", flat=True))
     for person in population:
         assert services.matches(query, person=person, now=now) == (person.pk in selected), (query, person.pk)
+
+
+def test_the_documented_json_schema_accepts_what_the_validator_accepts_and_rejects_nonsense(now):
+    schema = json.loads((Path(services.__file__).parent / "query-v1.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    good = {"version": 1, "match": "all", "conditions": [
+        {"type": "attribute", "field": "state", "op": "equals", "value": "Texas"},
+        {"type": "behavior", "interaction": "purchase", "window": {"last_days": 90},
+         "count": {"op": "exactly", "value": 0}, "where": [{"field": "product", "op": "equals", "value": "x"}]},
+        {"type": "group", "match": "none", "conditions": [{"type": "consent", "channel": "email",
+                                                            "state": "opted_out"}]},
+    ]}
+    assert services.check_query(good, audience="contact") == []
+    assert list(validator.iter_errors(good)) == []
+    assert list(validator.iter_errors({"match": "some", "conditions": [{"type": "magic"}]}))
