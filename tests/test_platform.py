@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
                           capture_output=True, text=True, timeout=120)
 
@@ -69,7 +69,9 @@ def _import_through_a_worker(broker_url: str, transport_options: dict, tmp_path)
         job = imports.create_import(ContentFile(rows.encode(), name="w.csv"), mapping=None,
                                     on_duplicate="update", user=None, now=timezone.now())
         with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            imports.tasks.run_import.delay(job.pk)
+            # An explicit connection: the app's cached producer pool may point at another broker.
+            with celery_app.connection_for_write() as connection:
+                imports.tasks.run_import.apply_async((job.pk,), connection=connection)
             done = threading.Event()
             for _ in range(100):
                 job.refresh_from_db()
