@@ -1,4 +1,5 @@
 from django.http import HttpRequest
+from django.urls import reverse
 
 # The marketer UI's sections, in navigation order: (label, url name or None while not built).
 SECTIONS = [
@@ -11,6 +12,43 @@ SECTIONS = [
     ("Analytics", None),
 ]
 
+# Pages of a built section, shown beneath it in the navigation: (label, url name, permission).
+SUBSECTIONS = {
+    "Contacts": [
+        ("All contacts", "contacts:list", "contacts.view_contact"),
+        ("Leads", "contacts:lead_list", "contacts.view_lead"),
+        ("Accounts", "contacts:account_list", "contacts.view_account"),
+        ("Import", "contacts:import", "contacts.add_importjob"),
+    ],
+}
+
+
+def _nav_item(request: HttpRequest, label: str, url_name: str | None, *, elsewhere: bool) -> dict:
+    url = reverse(url_name) if url_name else reverse("section", args=[label.lower()])
+    here = not elsewhere and request.path.startswith(url)
+    children = [
+        {"label": sub, "url": reverse(name)}
+        for sub, name, permission in SUBSECTIONS.get(label, [])
+        if request.user.has_perm(permission)
+    ]
+    for child in children:
+        child["active"] = request.path == child["url"] or (
+            child["url"] != url and request.path.startswith(child["url"])
+        )
+    if children and not any(c["active"] for c in children) and here:
+        children[0]["active"] = True  # a contact's own page belongs to "All contacts"
+    return {
+        "label": label, "url": url, "icon": label.lower(), "built": url_name is not None,
+        "active": here, "children": children,
+    }
+
 
 def navigation(request: HttpRequest) -> dict:
-    return {"nav_sections": SECTIONS}
+    """The sidebar: each section with its URL, icon name, whether it is built, and the current one."""
+    tasks_url = reverse("contacts:my_tasks")
+    on_tasks = request.path.startswith(tasks_url)
+    return {
+        "nav_sections": SECTIONS,
+        "nav_items": [_nav_item(request, label, name, elsewhere=on_tasks) for label, name in SECTIONS],
+        "nav_tasks": {"url": tasks_url, "active": on_tasks},
+    }

@@ -35,7 +35,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"stats": queries.dashboard_counts(user=request.user, now=timezone.now())})
+    now = timezone.now()
+    return render(request, "home.html", {
+        "stats": queries.dashboard_counts(user=request.user, now=now),
+        "recent_contacts": queries.recent_contacts(),
+        "next_tasks": queries.my_open_tasks(request.user)[:5],
+        "now": now,
+    })
 
 
 @login_required
