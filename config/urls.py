@@ -11,6 +11,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("contacts/", include("contacts.urls")),
+    path("segments/", include("segments.urls")),
     path("api/", include("config.api")),
     path("admin/", admin.site.urls),
 ]

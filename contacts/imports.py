@@ -54,6 +54,7 @@ def suggest_mapping(header: list[str]) -> dict[str, str]:
     """Guess each column's target from its name ('E-mail' -> email, 'Loyalty tier' -> attribute)."""
     by_name: dict[str, str] = {}
     for target, label in import_targets().items():
+        by_name[_normalize(target)] = target  # "attributes.loyalty_member", as exports name it
         by_name[_normalize(target.removeprefix("attributes."))] = target
         by_name[_normalize(label.split(" (")[0])] = target
     by_name.update({"emailaddress": "email", "mail": "email", "firstname": "first_name",

@@ -160,6 +160,9 @@ class Lead(PersonFields):
     def __str__(self) -> str:
         return self.full_name or self.email or f"Lead {self.pk}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("contacts:lead_detail", args=[self.pk])
+
 
 class Opportunity(TrackedFieldsMixin):
     class Stage(models.TextChoices):
