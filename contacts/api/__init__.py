@@ -6,6 +6,7 @@ from contacts.api.activity import (
     ConsentHistoryViewSet,
     ConsentViewSet,
     InteractionViewSet,
+    SalesQueueViewSet,
     TaskViewSet,
     TopicViewSet,
 )
@@ -28,6 +29,7 @@ VIEWSETS = [
     ("consent-history", ConsentHistoryViewSet, "consent-history"),
     ("tasks", TaskViewSet, "task"),
     ("topics", TopicViewSet, "topic"),
+    ("sales-queues", SalesQueueViewSet, "sales-queue"),
     ("custom-attributes", CustomAttributeViewSet, "custom-attribute"),
     ("imports", ImportJobViewSet, "import"),
 ]

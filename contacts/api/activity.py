@@ -13,7 +13,7 @@ from contacts import serializers, services
 from contacts.api import filters
 from contacts.api.base import ErrorSerializer, GenericViewSet, ModelViewSet
 from contacts.auth import ChangeActionPermissions
-from contacts.models import Consent, ConsentChange, Interaction, Task, Topic
+from contacts.models import Consent, ConsentChange, Interaction, SalesQueue, Task, Topic
 from contacts.serializers import django_errors_as_drf, person_of
 
 
@@ -123,4 +123,13 @@ class TopicViewSet(ModelViewSet):
     serializer_class = serializers.TopicSerializer
     search_fields = ["key", "name"]
     ordering_fields = ["key", "name"]
+    ordering = ["name", "id"]
+
+
+class SalesQueueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+    """Sales queues, to assign tasks to (`queue` on a task). Managed in Django admin."""
+
+    queryset = SalesQueue.objects.prefetch_related("members")
+    serializer_class = serializers.SalesQueueSerializer
+    search_fields = ["name"]
     ordering = ["name", "id"]

@@ -4,6 +4,7 @@ from contacts.serializers.activity import (
     ConsentChangeSerializer,
     ConsentSerializer,
     InteractionSerializer,
+    SalesQueueSerializer,
     TaskSerializer,
     TopicSerializer,
 )
@@ -20,6 +21,7 @@ from contacts.serializers.people import (
 __all__ = [
     "AccountSerializer", "ConsentChangeSerializer", "ConsentSerializer", "ContactSerializer",
     "CustomAttributeSerializer", "ImportJobSerializer", "ImportUploadSerializer", "InteractionSerializer",
-    "LeadSerializer", "OpportunitySerializer", "PersonRefSerializer", "TaskSerializer", "TopicSerializer",
+    "LeadSerializer", "OpportunitySerializer", "PersonRefSerializer", "SalesQueueSerializer", "TaskSerializer",
+    "TopicSerializer",
     "as_drf_error", "django_errors_as_drf", "person_of",
 ]

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from contacts.models import Consent, ConsentChange, ConsentStatus, DoubleOptIn, Interaction, Task, Topic
+from contacts.models import Consent, ConsentChange, ConsentStatus, DoubleOptIn, Interaction, SalesQueue, Task, Topic
 from contacts.serializers.base import PersonRefSerializer
 
 
@@ -90,3 +90,11 @@ class TopicSerializer(serializers.ModelSerializer):
     class Meta:
         model = Topic
         fields = ["id", "key", "name", "description", "requires_opt_in"]
+
+
+class SalesQueueSerializer(serializers.ModelSerializer):
+    members = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = SalesQueue
+        fields = ["id", "name", "description", "members"]

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from contacts.models import APIKey, Consent, ConsentChange, CustomAttribute, Interaction, Task
 from tests.factories import (
@@ -260,3 +261,15 @@ def test_a_choice_attribute_needs_choices(api):
 def test_a_sales_user_cannot_define_custom_attributes(sales_client):
     response = post(sales_client, "/api/custom-attributes/", {"key": "tier", "label": "Tier"})
     assert response.status_code == 403
+
+
+def test_sales_queues_are_listed_with_their_members(db, marketer):
+    queue = SalesQueueFactory(name="Inbound")
+    queue.members.add(marketer)
+    client = APIClient()
+    client.force_authenticate(marketer)
+    response = client.get("/api/sales-queues/")
+    assert response.status_code == 200
+    assert response.json()["results"] == [{"id": queue.pk, "name": "Inbound", "description": "",
+                                           "members": [marketer.pk]}]
+    assert client.post("/api/sales-queues/", {"name": "x"}).status_code == 405
