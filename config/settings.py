@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
+    "anymail",
     "django_htmx",
     "template_partials",
     "contacts",
@@ -210,6 +211,14 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "every-minute-refresh-due-segments": {
         "task": "segments.tasks.refresh_due",
+        "schedule": 60.0,
+    },
+    "every-5-seconds-send-queued-email": {
+        "task": "channels.tasks.send_queued",
+        "schedule": 5.0,
+    },
+    "every-minute-sweep-stale-email-claims": {
+        "task": "channels.tasks.sweep_stale_claims",
         "schedule": 60.0,
     },
     "every-minute-resume-stalled-imports": {

@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("contacts/", include("contacts.urls")),
     path("segments/", include("segments.urls")),
+    path("", include("channels.urls")),
     path("api/", include("config.api")),
     path("admin/", admin.site.urls),
 ]
