@@ -15,4 +15,6 @@ urlpatterns = [
     path("", include("channels.urls")),
     path("api/", include("config.api")),
     path("admin/", admin.site.urls),
+    # Hosted email providers post delivery, bounce and complaint webhooks here (django-anymail).
+    path("anymail/", include("anymail.urls")),
 ]
