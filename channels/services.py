@@ -140,7 +140,7 @@ def _claim(*, limit: int, now: datetime.datetime) -> list[int]:
     return ids
 
 
-def reason_not_to_send(delivery: Delivery, states: dict[str, str]) -> str:
+def reason_not_to_send(delivery: Delivery, states: dict[str, str], consented: set[tuple[str, int]]) -> str:
     """Why this message must not go out, or "" — consent for commercial mail, the address for all."""
     if not delivery.to_address:
         return "no email address"
@@ -150,7 +150,8 @@ def reason_not_to_send(delivery: Delivery, states: dict[str, str]) -> str:
     if state == AddressState.Status.COMPLAINED:
         return "recipient marked our email as spam"
     email = delivery.email
-    if email.commercial and not people.may_send(delivery.person, channel=Channel.EMAIL, topic=email.topic):
+    person_key = ("contact", delivery.contact_id) if delivery.contact_id else ("lead", delivery.lead_id)
+    if email.commercial and person_key not in consented:
         return "no consent for commercial email" + (f" on {email.topic}" if email.topic_id else "")
     return ""
 
@@ -166,15 +167,23 @@ def send_queued(*, now: datetime.datetime, limit: int = 200) -> int:
     )
     states = dict(AddressState.objects.filter(address__in=[d.to_address.lower() for d in deliveries if d.to_address])
                   .exclude(status=AddressState.Status.VALID).values_list("address", "status"))
+    consented: set[tuple[str, int]] = set()
+    by_topic: dict[Any, list[Delivery]] = {}
+    for delivery in deliveries:
+        if delivery.email.commercial:
+            by_topic.setdefault(delivery.email.topic, []).append(delivery)
+    for topic, group in by_topic.items():  # one consent query per topic in the batch
+        consented |= people.may_send_many([d.person for d in group], channel=Channel.EMAIL, topic=topic)
     outgoing, suppressed = [], []
     for delivery in deliveries:
-        reason = reason_not_to_send(delivery, states)
+        reason = reason_not_to_send(delivery, states, consented)
         if reason:
             suppressed.append((delivery.pk, reason))
         else:
             outgoing.append(delivery)
-    for pk, reason in suppressed:
-        Delivery.objects.filter(pk=pk).update(status=Delivery.Status.SUPPRESSED, reason=reason)
+    for reason in {reason for _pk, reason in suppressed}:
+        Delivery.objects.filter(pk__in=[pk for pk, r in suppressed if r == reason]).update(
+            status=Delivery.Status.SUPPRESSED, reason=reason)
     sent, failed = mail.send_batch(outgoing, now=now)
     Delivery.objects.filter(id__in=[d.pk for d in sent]).update(status=Delivery.Status.SENT, sent_at=now, reason="")
     for delivery, error in failed:

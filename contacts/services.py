@@ -96,23 +96,31 @@ def may_send(person: Person, *, channel: str, topic: Topic | None = None, commer
     """
     if not commercial:
         return True
-    rows = {
-        c.topic_id: c
-        for c in Consent.objects.filter(**person_keys(person), channel=channel).filter(
-            Q(topic__isnull=True) | Q(topic=topic)
-        )
-    }
-    channel_consent = rows.get(None)
-    if channel_consent is None or not channel_consent.effective:
-        return False
-    if topic is None:
-        return True
-    topic_consent = rows.get(topic.pk)
-    if topic_consent is not None and topic_consent.status == ConsentStatus.OPTED_OUT:
-        return False
-    if topic.requires_opt_in:
-        return topic_consent is not None and topic_consent.effective
-    return True
+    return bool(may_send_many([person], channel=channel, topic=topic))
+
+
+def may_send_many(persons: list[Person], *, channel: str, topic: Topic | None = None) -> set[tuple[str, int]]:
+    """The people of `persons` who may get a commercial message, as ("contact"|"lead", id) — one query."""
+    contact_ids = [p.pk for p in persons if isinstance(p, Contact)]
+    lead_ids = [p.pk for p in persons if isinstance(p, Lead)]
+    rows: dict[tuple[str, int], dict[int | None, Consent]] = {}
+    consents = Consent.objects.filter(Q(contact_id__in=contact_ids) | Q(lead_id__in=lead_ids), channel=channel)
+    for consent in consents.filter(Q(topic__isnull=True) | Q(topic=topic)):
+        key = ("contact", consent.contact_id) if consent.contact_id else ("lead", consent.lead_id)
+        rows.setdefault(key, {})[consent.topic_id] = consent
+    allowed = set()
+    for key, by_topic in rows.items():
+        channel_consent = by_topic.get(None)
+        if channel_consent is None or not channel_consent.effective:
+            continue
+        if topic is not None:
+            topic_consent = by_topic.get(topic.pk)
+            if topic_consent is not None and topic_consent.status == ConsentStatus.OPTED_OUT:
+                continue
+            if topic.requires_opt_in and not (topic_consent is not None and topic_consent.effective):
+                continue
+        allowed.add(key)
+    return allowed
 
 
 # --- Interactions -------------------------------------------------------------------------------

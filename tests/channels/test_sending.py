@@ -184,3 +184,15 @@ def test_a_stale_sending_claim_is_swept_back_and_keeps_its_message_id(make_email
     assert services.sweep_stale_claims(now=now) == 1
     delivery.refresh_from_db()
     assert delivery.status == "queued" and delivery.message_id
+
+
+def test_a_batch_costs_a_fixed_number_of_queries(smtp_server, make_email, now, django_assert_max_num_queries):
+    email = make_email()
+    services.publish(email, now=now)
+    for i in range(8):
+        services.queue_email(email, person=subscribed(now, email=f"p{i}@example.com"), idempotency_key=f"k{i}",
+                             now=now)
+    services.queue_email(email, person=ContactFactory(email="nope@example.com"), idempotency_key="no", now=now)
+    with django_assert_max_num_queries(14):
+        assert services.send_queued(now=now) == 8
+    assert len(smtp_server.messages) == 8
