@@ -1,0 +1,14 @@
+"""Waymark's benchmarks by name. `python manage.py bench NAME` runs one, `bench all` every one.
+
+Each entry is a function `(*, contacts, log) -> bench.common.Result`; adding a benchmark is one
+line here.
+"""
+
+from __future__ import annotations
+
+from bench import import_bench
+from bench.common import Benchmark
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "import": import_bench.run,
+}
