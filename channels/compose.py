@@ -87,7 +87,7 @@ class _Composer:
         size = {1: 28, 2: 22, 3: 18}[level]
         text = html.escape(str(block.get("text", "")), quote=False)
         return (f'<mj-section><mj-column><mj-text font-size="{size}px" font-weight="700" padding="10px 25px">'
-                f'<h{level} style="margin:0">{text}</h{level}></mj-text></mj-column></mj-section>')
+                f'<h{level} style="margin:0;font-size:inherit;line-height:1.25">{text}</h{level}></mj-text></mj-column></mj-section>')
 
     def _text(self, block: dict, path: str) -> str:
         return self._section(sanitize(str(block.get("html", ""))))

@@ -4,9 +4,9 @@ from django.urls import reverse
 # The marketer UI's sections, in navigation order: (label, url name or None while not built).
 SECTIONS = [
     ("Contacts", "contacts:list"),
-    ("Segments", None),
+    ("Segments", "segments:list"),
     ("Journeys", None),
-    ("Email", None),
+    ("Email", "channels:email_list"),
     ("Events", None),
     ("Scoring", None),
     ("Analytics", None),

@@ -102,7 +102,7 @@ def test_navigation_lists_every_section(marketer_client):
     page = content(marketer_client.get("/"))
     for label in ["Contacts", "Segments", "Journeys", "Email", "Events", "Scoring", "Analytics", "My tasks"]:
         assert label in page
-    assert 'href="/section/segments/"' in page
+    assert 'href="/segments/"' in page
 
 
 def test_navigation_hides_import_from_sales(sales_client):
