@@ -6,9 +6,10 @@ line here.
 
 from __future__ import annotations
 
-from bench import import_bench
+from bench import email_bench, import_bench
 from bench.common import Benchmark
 
 BENCHMARKS: dict[str, Benchmark] = {
     "import": import_bench.run,
+    "email": email_bench.run,
 }

@@ -86,8 +86,8 @@ class _Composer:
             raise ComposeError(f"block {path}: heading level must be 1, 2 or 3")
         size = {1: 28, 2: 22, 3: 18}[level]
         text = html.escape(str(block.get("text", "")), quote=False)
-        return (f'<mj-section><mj-column><mj-text font-size="{size}px" font-weight="700" padding="10px 25px">'
-                f'<h{level} style="margin:0;font-size:inherit;line-height:1.25">{text}</h{level}></mj-text></mj-column></mj-section>')
+        heading = f'<h{level} style="margin:0;font-size:inherit;line-height:1.25">{text}</h{level}>'
+        return _wrap(f'<mj-text font-size="{size}px" font-weight="700" padding="10px 25px">{heading}</mj-text>')
 
     def _text(self, block: dict, path: str) -> str:
         return self._section(sanitize(str(block.get("html", ""))))

@@ -24,8 +24,9 @@ def _quote(name: str) -> str:
 def bulk_load(model: type[models.Model], *, rows: int) -> Iterator[None]:
     """A transaction for inserting `rows` rows into `model`'s table.
 
-    If the load is large against the table, its non-unique indexes and its foreign keys are
-    dropped first and rebuilt after, in one pass each. Unique indexes stay.
+    If the load is large against the table, its indexes (but the primary key and those behind
+    constraints) and its foreign keys are dropped first and rebuilt after, in one pass each; a
+    unique index rebuilt over duplicates fails, and the whole load with it.
     """
     table = model._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
@@ -35,7 +36,8 @@ def bulk_load(model: type[models.Model], *, rows: int) -> Iterator[None]:
         cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
         cursor.execute(
             """SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-               WHERE x.indrelid = %s::regclass AND NOT x.indisunique AND NOT x.indisprimary""", [table])
+               WHERE x.indrelid = %s::regclass AND NOT x.indisprimary
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)""", [table])
         indexes = cursor.fetchall()
         cursor.execute("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
                        "WHERE conrelid = %s::regclass AND contype = 'f'", [table])

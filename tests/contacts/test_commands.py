@@ -6,7 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from contacts import demo
-from contacts.models import Contact, CustomAttribute
+from contacts.models import Account, Contact, CustomAttribute
+from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,11 +44,19 @@ def fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def test_seed_demo_prints_logins_then_says_already_seeded():
-    first = run("seed_demo")
-    assert "marketer / waymark-demo" in first and "admin / waymark-admin" in first
-    assert "http://" in first and "/login/" in first
-    assert "already seeded" in run("seed_demo")
+def test_seed_demo_seeds_and_prints_the_logins_and_url(settings):
+    settings.SITE_URL = "https://waymark.example"
+    out = run("seed_demo")
+    assert "Seeded Contoso Coffee: 25 accounts, 500 contacts" in out
+    assert "marketer / waymark-demo" in out and "admin / waymark-admin" in out and "sales / waymark-demo" in out
+    assert "https://waymark.example/login/" in out
+
+
+def test_seed_demo_on_a_seeded_database_adds_nothing():
+    AccountFactory(name="Contoso Coffee")
+    out = run("seed_demo")
+    assert "already seeded" in out and "marketer / waymark-demo" in out
+    assert Account.objects.count() == 1 and not Contact.objects.exists()
 
 
 def test_demo_users_are_created_only_if_missing(marketer):
