@@ -213,6 +213,14 @@ CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    "every-2-seconds-journey-tick": {
+        "task": "journeys.tasks.tick",
+        "schedule": 2.0,
+    },
+    "every-minute-dispatch-pending-events": {
+        "task": "journeys.tasks.dispatch_pending",
+        "schedule": 60.0,
+    },
     "every-minute-refresh-due-segments": {
         "task": "segments.tasks.refresh_due",
         "schedule": 60.0,

@@ -1,0 +1,6 @@
+"""The journey engine: the tick (`advance_due_runs`), event dispatch and segment entry."""
+
+from journeys.engine.entry import dispatch, dispatch_pending, enter_segment, start_run
+from journeys.engine.runner import advance_due_runs, step, step_safely
+
+__all__ = ["advance_due_runs", "dispatch", "dispatch_pending", "enter_segment", "start_run", "step", "step_safely"]

@@ -1,0 +1,121 @@
+"""The tick: claim due runs (FOR UPDATE SKIP LOCKED) and step each until it waits or ends."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from journeys.engine.outcomes import Exit, Outcome, Wait
+from journeys.engine.tiles import TILES, resume
+from journeys.models import EXIT, JourneyRun, StepLog, TriggerEvent
+from segments import services as segments
+
+logger = logging.getLogger(__name__)
+MAX_TILES_PER_STEP = 100  # a loop of "go to tile K" without a wait must not spin forever
+OPEN = JourneyRun.OPEN_STATES
+
+
+class AlreadyDone(Exception):
+    """The step log already has this (run, tile, attempt): another worker got there first."""
+
+
+def log_step(run: JourneyRun, *, tile_key: str, attempt: int, outcome: str, reason: dict[str, Any],
+             now: datetime.datetime) -> StepLog:
+    try:
+        with transaction.atomic():
+            return StepLog.objects.create(run=run, tile_key=tile_key, attempt=attempt, outcome=outcome,
+                                          reason=reason, at=now)
+    except IntegrityError as exc:
+        raise AlreadyDone(f"run {run.pk} {tile_key}#{attempt}") from exc
+
+
+def finish(run: JourneyRun, *, state: str, reason: dict[str, Any], now: datetime.datetime) -> None:
+    run.state, run.exit_reason, run.finished_at = state, reason, now
+    run.due_at = run.waiting_for = None
+
+
+def _move(run: JourneyRun, tile_key: str, *, now: datetime.datetime) -> None:
+    run.visits[tile_key] = run.attempt = run.visits.get(tile_key, 0) + 1
+    run.tile_key, run.state, run.due_at, run.waiting_for = tile_key, JourneyRun.State.ACTIVE, now, None
+
+
+def _apply(run: JourneyRun, outcome: Outcome, *, now: datetime.datetime) -> bool:
+    """Apply one outcome; True while the run can take another tile now."""
+    if isinstance(outcome, Wait):
+        run.state, run.due_at, run.waiting_for = JourneyRun.State.WAITING, outcome.until, outcome.waiting_for
+        return False
+    kind = "exit" if isinstance(outcome, Exit) else "next"
+    log_step(run, tile_key=run.tile_key, attempt=run.attempt, outcome=kind, reason=outcome.reason, now=now)
+    if isinstance(outcome, Exit):
+        finish(run, state=JourneyRun.State.DONE, reason=outcome.reason, now=now)
+        return False
+    if outcome.tile == EXIT:
+        finish(run, state=JourneyRun.State.DONE, reason={"code": "end"}, now=now)
+        return False
+    _move(run, outcome.tile, now=now)
+    return True
+
+
+def exit_early(run: JourneyRun, reason: dict[str, Any], *, now: datetime.datetime) -> None:
+    log_step(run, tile_key="$exit", attempt=1, outcome="exit", reason=reason, now=now)
+    finish(run, state=JourneyRun.State.EXITED, reason=reason, now=now)
+
+
+def step(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None = None) -> None:
+    """Run tiles until the run waits or ends; saves the run. Call inside a transaction."""
+    journey, tiles = run.journey, run.version.tiles["tiles"]
+    for _ in range(MAX_TILES_PER_STEP):
+        if run.state not in OPEN:
+            break
+        if journey.exit_segment_id and segments.is_member(journey.exit_segment, run.person):
+            exit_early(run, {"code": "exit_segment", "segment": journey.exit_segment_id,
+                             "name": journey.exit_segment.name}, now=now)
+            break
+        tile = tiles[run.tile_key]
+        if run.state == JourneyRun.State.WAITING:
+            outcome: Outcome = resume(run, tile, event=event, now=now)
+            event = None
+        else:
+            outcome = TILES[tile["type"]](run, tile, journey=journey, now=now)
+        if not _apply(run, outcome, now=now):
+            break
+    else:
+        raise RuntimeError(f"more than {MAX_TILES_PER_STEP} tiles in one step: a loop without a wait?")
+    run.save()
+
+
+def step_safely(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None = None) -> bool:
+    """Step one run in its own savepoint; a failure marks it failed and the batch goes on."""
+    try:
+        with transaction.atomic():
+            step(run, now=now, event=event)
+        return True
+    except AlreadyDone:
+        logger.info("run %s was already stepped by another worker", run.pk)
+        return False
+    except Exception as exc:  # one broken run must not stop the batch
+        logger.exception("journey run %s failed", run.pk)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        JourneyRun.objects.filter(pk=run.pk).update(
+            state=JourneyRun.State.FAILED, error=error, finished_at=now, due_at=None)
+        run.state, run.error = JourneyRun.State.FAILED, error
+        return False
+
+
+def claim_due(*, now: datetime.datetime, limit: int) -> list[JourneyRun]:
+    return list(
+        JourneyRun.objects.due(now).select_related("journey__exit_segment", "version", "contact", "lead")
+        .order_by("due_at", "id").select_for_update(skip_locked=True, of=("self",))[:limit]
+    )
+
+
+def advance_due_runs(*, now: datetime.datetime, limit: int) -> int:
+    """Claim up to `limit` due runs and step each; returns how many were claimed."""
+    with transaction.atomic():
+        runs = claim_due(now=now, limit=limit)
+        for run in runs:
+            step_safely(run, now=now)
+    return len(runs)

@@ -1,0 +1,30 @@
+"""Celery doors of journeys: ids and numbers in, one call, nothing else."""
+
+from __future__ import annotations
+
+import datetime
+
+from celery import shared_task
+from django.utils import timezone
+
+from journeys import engine
+from journeys.models import TriggerEvent
+
+
+@shared_task
+def dispatch_events(event_ids: list[int], published_at: float | None = None) -> int:
+    """Dispatch these events as of when they were published (a late worker changes no outcome)."""
+    now = datetime.datetime.fromtimestamp(published_at, datetime.UTC) if published_at else timezone.now()
+    events = TriggerEvent.objects.filter(pk__in=event_ids, dispatched_at__isnull=True).order_by("occurred_at", "id")
+    return engine.dispatch(list(events), now=now)
+
+
+@shared_task
+def tick(limit: int = 500) -> int:
+    return engine.advance_due_runs(now=timezone.now(), limit=limit)
+
+
+@shared_task
+def dispatch_pending(limit: int = 1000) -> int:
+    """Events older than a minute still undispatched lost their message: dispatch them now."""
+    return engine.dispatch_pending(now=timezone.now(), older_than=datetime.timedelta(minutes=1), limit=limit)

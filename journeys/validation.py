@@ -1,0 +1,175 @@
+"""Validating a journey before it goes live, with every error pinned to its tile ("" = the journey)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from channels.models import EmailVersion
+from contacts.models import SalesQueue
+from journeys import triggers
+from journeys.engine.outcomes import duration
+from journeys.engine.tiles import INTERACTION_TYPES, TILES, WAIT_TILES
+from journeys.models import EXIT, Journey
+from segments import services as segments
+from segments.models import Segment
+
+Errors = dict[str, list[str]]
+
+
+def tile_targets(tile: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(where, target) for every way out of a tile; the target may be missing (None)."""
+    kind = tile.get("type")
+    if kind == "exit":
+        return []
+    if kind == "wait_trigger":
+        return [("next", tile.get("next")), ("timeout_next", tile.get("timeout_next"))]
+    if kind == "interaction_branch":
+        return [("yes", tile.get("yes")), ("no", tile.get("no"))]
+    if kind == "attribute_branch":
+        branches = tile.get("branches") or []
+        return [(f"branches[{i}].next", b.get("next") if isinstance(b, dict) else None)
+                for i, b in enumerate(branches)] + [("other", tile.get("other"))]
+    return [("next", tile.get("next"))]
+
+
+def validate_journey(journey: Journey) -> Errors:
+    errors: Errors = {}
+
+    def add(where: str, message: str) -> None:
+        errors.setdefault(where, []).append(message)
+
+    _check_journey(journey, add)
+    tiles = (journey.tiles or {}).get("tiles") or {}
+    start = (journey.tiles or {}).get("start")
+    if start not in tiles:
+        add("", f"the start tile {start!r} does not exist" if start else "choose the first tile")
+    for key, tile in tiles.items():
+        if key == EXIT or key.startswith("$"):
+            add(key, f"{key!r} is reserved; give this tile another key")
+        if not isinstance(tile, dict) or tile.get("type") not in TILES:
+            add(key, f"unknown tile type {tile.get('type') if isinstance(tile, dict) else tile!r}; "
+                f"expected one of {', '.join(TILES)}")
+            continue
+        for where, target in tile_targets(tile):
+            if target is None or target == "":
+                add(key, f"{where}: this path does not end; choose the next tile or exit")
+            elif target != EXIT and target not in tiles:
+                add(key, f"{where}: goes to unknown tile {target!r}")
+        CHECKS.get(tile["type"], lambda *a: None)(key, tile, tiles, journey, add)
+    if start in tiles:
+        reached = _reachable(start, tiles)
+        for key in tiles:
+            if key not in reached:
+                add(key, "unreachable: no path leads to this tile")
+        for key in _loops_without_wait(start, tiles):
+            add(key, "this loop has no wait: a person would go round it forever")
+    return errors
+
+
+def _check_journey(journey: Journey, add) -> None:
+    if bool(journey.entry_trigger) == bool(journey.entry_segment_id):
+        add("", "choose exactly one entry: a trigger or a segment")
+    for label, key in (("entry", journey.entry_trigger), ("exit", journey.exit_trigger),
+                       ("goal", journey.goal_trigger)):
+        if key and not triggers.is_registered(key):
+            add("", f"{label} trigger {key!r} is not a known trigger")
+    if journey.entry_conditions:
+        for problem in segments.check_query(journey.entry_conditions, audience=journey.audience, allow_trigger=True):
+            add("", f"entry conditions: {problem}")
+    for label, segment in (("entry", journey.entry_segment), ("exit", journey.exit_segment)):
+        if segment is None:
+            continue
+        if segment.status != Segment.Status.READY:
+            add("", f"{label} segment {segment.name!r} is not ready")
+        if segment.audience != journey.audience:
+            add("", f"{label} segment {segment.name!r} is a {segment.audience} segment")
+
+
+def _check_wait(key, tile, tiles, journey, add) -> None:
+    if duration(tile).total_seconds() <= 0:
+        add(key, "a wait must be positive")
+
+
+def _check_wait_trigger(key, tile, tiles, journey, add) -> None:
+    if not triggers.is_registered(tile.get("trigger") or ""):
+        add(key, f"unknown trigger {tile.get('trigger')!r}")
+    if duration(tile.get("timeout")).total_seconds() <= 0:
+        add(key, "the timeout must be positive")
+
+
+def _check_attribute_branch(key, tile, tiles, journey, add) -> None:
+    branches = tile.get("branches") or []
+    if not branches:
+        add(key, "add at least one branch")
+    for index, branch in enumerate(branches):
+        conditions = branch.get("conditions") if isinstance(branch, dict) else None
+        for problem in segments.check_query(conditions, audience=journey.audience, allow_trigger=True):
+            add(key, f"branches[{index}]: {problem}")
+
+
+def _check_interaction_branch(key, tile, tiles, journey, add) -> None:
+    source = tiles.get(tile.get("tile"))
+    if not isinstance(source, dict) or source.get("type") != "send_email":
+        add(key, f"tile {tile.get('tile')!r} is not a send-email tile of this journey")
+    if tile.get("interaction") not in INTERACTION_TYPES:
+        add(key, f"interaction must be one of {', '.join(INTERACTION_TYPES)}")
+    if tile.get("within") is not None and duration(tile["within"]).total_seconds() <= 0:
+        add(key, "the time window must be positive")
+
+
+def _check_send_email(key, tile, tiles, journey, add) -> None:
+    if not EmailVersion.objects.filter(email__key=tile.get("email") or "").exists():
+        add(key, f"email {tile.get('email')!r} does not exist or is not published")
+
+
+def _check_create_task(key, tile, tiles, journey, add) -> None:
+    if not tile.get("subject"):
+        add(key, "a task needs a subject")
+    user, queue = tile.get("user"), tile.get("queue")
+    if bool(user) == bool(queue):
+        add(key, "assign the task to a user or a sales queue")
+    elif user and not get_user_model().objects.filter(pk=user).exists():
+        add(key, f"no user with id {user!r}")
+    elif queue and not SalesQueue.objects.filter(pk=queue).exists():
+        add(key, f"no sales queue with id {queue!r}")
+
+
+CHECKS = {
+    "wait": _check_wait, "wait_trigger": _check_wait_trigger, "attribute_branch": _check_attribute_branch,
+    "interaction_branch": _check_interaction_branch, "send_email": _check_send_email,
+    "create_task": _check_create_task,
+}
+
+
+def _next_keys(tile: Any, tiles: dict) -> list[str]:
+    if not isinstance(tile, dict):
+        return []
+    return [t for _w, t in tile_targets(tile) if isinstance(t, str) and t in tiles]
+
+
+def _reachable(start: str, tiles: dict) -> set[str]:
+    seen, stack = {start}, [start]
+    while stack:
+        for target in _next_keys(tiles[stack.pop()], tiles):
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return seen
+
+
+def _loops_without_wait(start: str, tiles: dict) -> set[str]:
+    """Tiles on a cycle that passes no wait tile (the engine would spin)."""
+    instant = {k for k, t in tiles.items() if isinstance(t, dict) and t.get("type") not in WAIT_TILES}
+    on_loop: set[str] = set()
+    for origin in instant:
+        stack, seen = [origin], set()
+        while stack:
+            for target in _next_keys(tiles[stack.pop()], tiles):
+                if target == origin:
+                    on_loop.add(origin)
+                elif target in instant and target not in seen:
+                    seen.add(target)
+                    stack.append(target)
+    return on_loop
