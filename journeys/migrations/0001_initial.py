@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 ('goal_trigger', models.CharField(blank=True, max_length=100)),
                 ('re_entry', models.CharField(choices=[('never', 'Never'), ('after_finish', 'After finishing'), ('any_time', 'Any time')], default='never', max_length=12)),
                 ('status', models.CharField(choices=[('draft', 'Draft'), ('live', 'Live'), ('paused', 'Paused'), ('stopped', 'Stopped'), ('completed', 'Completed')], db_index=True, default='draft', max_length=10)),
-                ('tiles', models.JSONField(blank=True, default=journeys.models._empty_tiles)),
+                ('tiles', models.JSONField(blank=True, default=journeys.models.journeys._empty_tiles)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('entry_segment', models.ForeignKey(blank=True, help_text="One-time entry of this segment's members", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='segments.segment')),

@@ -1,4 +1,4 @@
-"""Journeys, their frozen versions, one run per person per entry, the step log and trigger events."""
+"""Journeys, their frozen versions, one run per person per entry and the step log."""
 
 from __future__ import annotations
 
@@ -11,27 +11,6 @@ EXIT = "exit"  # the "next" of a tile that ends the path
 
 def _empty_tiles() -> dict:
     return {"start": "", "tiles": {}}
-
-
-class TriggerEvent(PersonRef):
-    """One published fact, durable before it is dispatched."""
-
-    key = models.CharField(max_length=100)
-    payload = models.JSONField(default=dict, blank=True)
-    source = models.CharField(max_length=100, blank=True)
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
-    occurred_at = models.DateTimeField()
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta(PersonRef.Meta):
-        ordering = ["-occurred_at", "-id"]
-        indexes = [
-            models.Index(fields=["key", "occurred_at"], name="trigger_event_key"),
-            models.Index(fields=["dispatched_at", "occurred_at"], name="trigger_event_undispatched"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.key} at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
 class Journey(models.Model):
