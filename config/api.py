@@ -15,12 +15,14 @@ from rest_framework.routers import DefaultRouter
 
 from channels import api as channels_api
 from contacts import api as contacts_api
+from journeys import api as journeys_api
 from segments import api as segments_api
 
 router = DefaultRouter()
 contacts_api.register(router)
 segments_api.register(router)
 channels_api.register(router)
+journeys_api.register(router)
 
 
 DOCS_CONTENT_SECURITY_POLICY = (

@@ -12,6 +12,10 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("contacts/", include("contacts.urls")),
     path("segments/", include("segments.urls")),
+    path("journeys/", include("journeys.urls")),
+    path("triggers/", include("journeys.trigger_urls")),
+    # Forms and landing pages: the marketer's pages and the public /f/<slug>/ and /p/<slug>/.
+    path("", include("contacts.webforms.urls")),
     path("", include("channels.urls")),
     path("api/", include("config.api")),
     path("admin/", admin.site.urls),

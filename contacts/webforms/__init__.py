@@ -1,0 +1,1 @@
+"""Marketing forms and landing pages."""

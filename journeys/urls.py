@@ -1,0 +1,4 @@
+"""The marketer's journey pages."""
+
+app_name = "journeys"
+urlpatterns: list = []
