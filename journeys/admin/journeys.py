@@ -1,0 +1,1 @@
+"""Admin for journeys, their versions, runs and step logs."""

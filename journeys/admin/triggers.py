@@ -1,0 +1,1 @@
+"""Admin for trigger events and custom triggers."""
