@@ -1,4 +1,4 @@
 from journeys.models.events import TriggerEvent
-from journeys.models.journeys import EXIT, Journey, JourneyRun, JourneyVersion, StepLog
+from journeys.models.journeys import EXIT, Journey, JourneyRun, JourneySettings, JourneyVersion, StepLog
 
-__all__ = ["EXIT", "Journey", "JourneyRun", "JourneyVersion", "StepLog", "TriggerEvent"]
+__all__ = ["EXIT", "Journey", "JourneyRun", "JourneySettings", "JourneyVersion", "StepLog", "TriggerEvent"]

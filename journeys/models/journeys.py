@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 from contacts.models import PersonRef
 
@@ -25,25 +27,72 @@ class Journey(models.Model):
         STOPPED = "stopped", "Stopped"
         COMPLETED = "completed", "Completed"
 
+    class EntryMode(models.TextChoices):
+        ONE_TIME = "one_time", "One time"
+        CONTINUOUS = "continuous", "Continuous (new members enter as they qualify)"
+        REPEATING = "repeating", "Repeating"
+
+    class RepeatUnit(models.TextChoices):
+        DAYS = "days", "Days"
+        WEEKS = "weeks", "Weeks"
+
     class ReEntry(models.TextChoices):
         NEVER = "never", "Never"
         AFTER_FINISH = "after_finish", "After finishing"
         ANY_TIME = "any_time", "Any time"
+        AFTER_DAYS = "after_days", "After N days"
+
+    class CapAction(models.TextChoices):
+        SKIP = "skip", "Skip the message (logged)"
+        DEFER = "defer", "Defer it to the next allowed time"
 
     name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.CONTACT)
+    # Entry: a trigger (with optional conditions), or a segment with a mode.
     entry_trigger = models.CharField(max_length=100, blank=True, help_text="Trigger key that starts a run")
     entry_conditions = models.JSONField(
         null=True, blank=True, help_text="Segment query language; trigger.<field> reads the payload")
     entry_segment = models.ForeignKey("segments.Segment", null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="+", help_text="One-time entry of this segment's members")
+                                      related_name="+", help_text="Members of this segment enter")
+    entry_mode = models.CharField(max_length=10, choices=EntryMode.choices, default=EntryMode.ONE_TIME,
+                                  help_text="For segment entry")
+    entry_at = models.DateTimeField(null=True, blank=True,
+                                    help_text="One-time: when members enter (empty = at go-live); "
+                                              "repeating: the first entry")
+    repeat_every = models.PositiveIntegerField(null=True, blank=True)
+    repeat_unit = models.CharField(max_length=5, choices=RepeatUnit.choices, default=RepeatUnit.DAYS)
+    next_entry_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                         help_text="When the segment's members next enter (set by the engine)")
+    # Governance.
+    exclusion_segments = models.ManyToManyField("segments.Segment", blank=True, related_name="+",
+                                                help_text="Members never enter, and leave at their next step")
+    honor_suppression = models.BooleanField(default=True,
+                                            help_text="Honour the global suppression segment (Journey settings)")
     exit_trigger = models.CharField(max_length=100, blank=True)
     exit_segment = models.ForeignKey("segments.Segment", null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+")
     goal_trigger = models.CharField(max_length=100, blank=True)
+    goal_segment = models.ForeignKey("segments.Segment", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    goal_target_percent = models.PositiveSmallIntegerField(null=True, blank=True)
     re_entry = models.CharField(max_length=12, choices=ReEntry.choices, default=ReEntry.NEVER)
+    re_entry_days = models.PositiveIntegerField(null=True, blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True, help_text="No one enters before")
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="No one enters after")
+    time_zone = models.CharField(max_length=64, default="UTC", help_text="IANA name for waits, quiet hours, caps")
+    use_contact_time_zone = models.BooleanField(
+        default=True, help_text="Quiet hours in the contact's own time zone when known")
+    quiet_hours_start = models.TimeField(null=True, blank=True, help_text="e.g. 21:00")
+    quiet_hours_end = models.TimeField(null=True, blank=True, help_text="e.g. 08:00")
+    cap_per_day = models.PositiveIntegerField(null=True, blank=True, help_text="Empty = the global default")
+    cap_per_week = models.PositiveIntegerField(null=True, blank=True, help_text="Empty = the global default")
+    cap_action = models.CharField(max_length=5, choices=CapAction.choices, default=CapAction.DEFER)
+    priority = models.SmallIntegerField(default=0, help_text="Higher wins the last slot under a frequency cap")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
-    tiles = models.JSONField(default=_empty_tiles, blank=True)
+    tiles = models.JSONField(default=_empty_tiles, blank=True, help_text="The draft; go-live freezes a version")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -53,6 +102,33 @@ class Journey(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("journeys:detail", args=[self.pk])
+
+    @property
+    def is_trigger_based(self) -> bool:
+        return bool(self.entry_trigger)
+
+
+class JourneySettings(models.Model):
+    """Defaults every journey shares (one row): the global suppression segment and frequency caps."""
+
+    suppression_segment = models.ForeignKey("segments.Segment", null=True, blank=True,
+                                             on_delete=models.PROTECT, related_name="+")
+    cap_per_day = models.PositiveIntegerField(null=True, blank=True,
+                                              help_text="Commercial messages per person per channel per day")
+    cap_per_week = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "journey settings"
+
+    def __str__(self) -> str:
+        return "Journey settings"
+
+    @classmethod
+    def current(cls) -> JourneySettings:
+        return cls.objects.order_by("pk").first() or cls.objects.create()
+
 
 class JourneyVersion(models.Model):
     """The tiles as they were at go-live: runs follow their version, whatever the draft becomes."""
@@ -61,6 +137,7 @@ class JourneyVersion(models.Model):
     number = models.PositiveIntegerField()
     tiles = models.JSONField()
     created_at = models.DateTimeField()
+    ab_winners = models.JSONField(default=dict, blank=True, help_text="A/B tile key -> winning variant name")
 
     class Meta:
         ordering = ["journey", "-number"]
