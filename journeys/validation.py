@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 
 from channels.models import EmailVersion
 from contacts.models import SalesQueue
-from journeys import triggers
+from journeys import catalog, triggers
 from journeys.engine.outcomes import duration
-from journeys.engine.tiles import INTERACTION_TYPES, TILES, WAIT_TILES
+from journeys.engine.tiles import INTERACTION_TYPES, TILES
 from journeys.models import EXIT, Journey
 from segments import services as segments
 from segments.models import Segment
@@ -20,18 +20,7 @@ Errors = dict[str, list[str]]
 
 def tile_targets(tile: dict[str, Any]) -> list[tuple[str, Any]]:
     """(where, target) for every way out of a tile; the target may be missing (None)."""
-    kind = tile.get("type")
-    if kind == "exit":
-        return []
-    if kind == "wait_trigger":
-        return [("next", tile.get("next")), ("timeout_next", tile.get("timeout_next"))]
-    if kind == "interaction_branch":
-        return [("yes", tile.get("yes")), ("no", tile.get("no"))]
-    if kind == "attribute_branch":
-        branches = tile.get("branches") or []
-        return [(f"branches[{i}].next", b.get("next") if isinstance(b, dict) else None)
-                for i, b in enumerate(branches)] + [("other", tile.get("other"))]
-    return [("next", tile.get("next"))]
+    return [(out.where, out.target) for out in catalog.outs(tile)]
 
 
 def validate_journey(journey: Journey) -> Errors:
@@ -161,7 +150,7 @@ def _reachable(start: str, tiles: dict) -> set[str]:
 
 def _loops_without_wait(start: str, tiles: dict) -> set[str]:
     """Tiles on a cycle that passes no wait tile (the engine would spin)."""
-    instant = {k for k, t in tiles.items() if isinstance(t, dict) and t.get("type") not in WAIT_TILES}
+    instant = {k for k, t in tiles.items() if isinstance(t, dict) and t.get("type") not in catalog.WAIT_TYPES}
     on_loop: set[str] = set()
     for origin in instant:
         stack, seen = [origin], set()

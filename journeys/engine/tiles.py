@@ -102,7 +102,6 @@ TILES: dict[str, Callable[..., Outcome]] = {
     "create_task": create_task,
     "exit": exit_tile,
 }
-WAIT_TILES = {"wait", "wait_trigger"}
 
 
 def resume(run: JourneyRun, tile: Tile, *, event: TriggerEvent | None, now: datetime.datetime) -> Outcome:
