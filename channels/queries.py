@@ -7,6 +7,7 @@ counts as sent; open and click rates are opened / sent and clicked / sent.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
@@ -131,3 +132,20 @@ def search_contacts(text: str, *, limit: int = 8) -> list[Contact]:
                                | Q(last_name__icontains=text))
         .exclude(email__isnull=True).exclude(email="").order_by("email")[:limit]
     )
+
+
+def recent_commercial_sends(*, contact_ids: Iterable[int] = (), lead_ids: Iterable[int] = (),
+                            since: datetime.datetime) -> dict[tuple[str, int], list[datetime.datetime]]:
+    """When each of these people was last sent (or queued) commercial email since `since`, oldest
+    first, keyed ("contact", id) / ("lead", id): what journeys count against frequency caps."""
+    not_sent = (Delivery.Status.SUPPRESSED, Delivery.Status.FAILED)
+    found: dict[tuple[str, int], list[datetime.datetime]] = {}
+    for key, ids in (("contact", list(contact_ids)), ("lead", list(lead_ids))):
+        if not ids:
+            continue
+        rows = (Delivery.objects.filter(**{f"{key}_id__in": ids}, queued_at__gte=since,
+                                        email__purpose=Email.Purpose.COMMERCIAL)
+                .exclude(status__in=not_sent).order_by("queued_at").values_list(f"{key}_id", "queued_at"))
+        for person_id, at in rows:
+            found.setdefault((key, person_id), []).append(at)
+    return found

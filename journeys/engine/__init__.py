@@ -1,6 +1,14 @@
 """The journey engine: the tick (`advance_due_runs`), event dispatch and segment entry."""
 
-from journeys.engine.entry import dispatch, dispatch_pending, enter_segment, start_run
+from journeys.engine.entry import (
+    dispatch,
+    dispatch_pending,
+    enter_due_segments,
+    enter_segment,
+    first_entry_at,
+    start_run,
+)
 from journeys.engine.runner import advance_due_runs, step, step_safely
 
-__all__ = ["advance_due_runs", "dispatch", "dispatch_pending", "enter_segment", "start_run", "step", "step_safely"]
+__all__ = ["advance_due_runs", "dispatch", "dispatch_pending", "enter_due_segments", "enter_segment",
+           "first_entry_at", "start_run", "step", "step_safely"]

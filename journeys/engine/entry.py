@@ -8,14 +8,18 @@ import json
 from collections.abc import Iterable
 
 from django.db import connection, transaction
+from django.db.models import Q
 
 from contacts.models import Contact, person_keys
+from journeys import ingest
+from journeys.engine.governance import Gates, exclusions
 from journeys.engine.runner import exit_early, log_step, step_safely
-from journeys.models import Journey, JourneyRun, JourneyVersion, StepLog, TriggerEvent
+from journeys.models import Journey, JourneyRun, JourneySettings, JourneyVersion, StepLog, TriggerEvent
 from segments import services as segments
 from segments.models import SegmentMembership
 
 OPEN = JourneyRun.OPEN_STATES
+CONTINUOUS_SWEEP = datetime.timedelta(minutes=1)
 
 
 def dispatch(events: Iterable[TriggerEvent], *, now: datetime.datetime) -> int:
@@ -57,10 +61,19 @@ def _exit_runs(event: TriggerEvent, *, now: datetime.datetime) -> None:
 def _record_goals(event: TriggerEvent, *, now: datetime.datetime) -> None:
     runs = _runs_of(event).filter(journey__goal_trigger=event.key, entered_at__lte=now).exclude(
         state=JourneyRun.State.FAILED)
+    runs = list(runs.select_related("journey"))
     StepLog.objects.bulk_create([
         StepLog(run=run, tile_key="$goal", attempt=1, outcome="goal", at=now,
                 reason={"code": "goal", "key": event.key, "event": event.pk}) for run in runs
     ], ignore_conflicts=True)
+    # journey.goal_reached once per run (the idempotency key makes a repeated goal publish nothing).
+    ingest.publish_many([
+        ingest.NewEvent("journey.goal_reached", {"journey_id": run.journey_id, "journey": run.journey.name,
+                                                 "run": run.pk, "goal": event.key},
+                        contact_id=run.contact_id, lead_id=run.lead_id,
+                        idempotency_key=f"journey.goal_reached:{run.pk}")
+        for run in runs
+    ], source="journeys", now=now)
 
 
 def _resume_runs(event: TriggerEvent, *, now: datetime.datetime) -> None:
@@ -70,26 +83,48 @@ def _resume_runs(event: TriggerEvent, *, now: datetime.datetime) -> None:
         step_safely(run, now=now, event=event)
 
 
+def accepting(journey: Journey, *, now: datetime.datetime) -> bool:
+    """Is the journey taking new people now (live, and within its start and end dates)?"""
+    return (journey.status == Journey.Status.LIVE and (journey.starts_at is None or journey.starts_at <= now)
+            and (journey.ends_at is None or now < journey.ends_at))
+
+
 def may_enter(journey: Journey, person: Contact, *, now: datetime.datetime) -> bool:
-    if journey.re_entry == Journey.ReEntry.ANY_TIME:
-        return True
+    """Dates, exclusion and suppression segments, and the re-entry rule, for one person."""
+    if not accepting(journey, now=now):
+        return False
+    gates = Gates([JourneyRun(**person_keys(person))])
+    if any(gates.is_member(segment, gates.runs[0]) for _code, segment in exclusions(journey, gates.settings)):
+        return False
     runs = JourneyRun.objects.filter(journey=journey, **person_keys(person))
-    if journey.re_entry == Journey.ReEntry.AFTER_FINISH:
-        runs = runs.filter(state__in=OPEN)
-    return not runs.exists()
+    rule = journey.re_entry
+    if rule == Journey.ReEntry.ANY_TIME:
+        return True
+    if rule == Journey.ReEntry.NEVER:
+        return not runs.exists()
+    if runs.filter(state__in=OPEN).exists():
+        return False
+    if rule == Journey.ReEntry.AFTER_DAYS:
+        return not runs.filter(entered_at__gt=now - datetime.timedelta(days=journey.re_entry_days or 0)).exists()
+    return True
 
 
 def _start_runs(event: TriggerEvent, *, now: datetime.datetime) -> None:
     audience = "contact" if event.contact_id else "lead"
-    journeys = Journey.objects.filter(status=Journey.Status.LIVE, entry_trigger=event.key, audience=audience)
-    for journey in journeys.select_related("exit_segment"):
+    starts = Q(entry_trigger=event.key)
+    if event.key == "segment.entered":  # continuous segment journeys take newcomers at once
+        starts |= Q(entry_segment_id=event.payload.get("segment"), entry_mode=Journey.EntryMode.CONTINUOUS)
+    journeys = Journey.objects.filter(starts, status=Journey.Status.LIVE, audience=audience)
+    for journey in journeys.select_related("exit_segment", "goal_segment").prefetch_related("exclusion_segments"):
         if journey.entry_conditions and not segments.matches(
                 journey.entry_conditions, person=event.person, payload=event.payload, now=now):
             continue
         if not may_enter(journey, event.person, now=now):
             continue
-        run = start_run(journey, event.person, context=event.payload, now=now,
-                        reason={"code": "trigger", "key": event.key, "event": event.pk})
+        reason = ({"code": "trigger", "key": event.key, "event": event.pk} if journey.entry_trigger else
+                  {"code": "segment_entry", "segment": journey.entry_segment_id, "event": event.pk})
+        run = start_run(journey, event.person, context=event.payload if journey.entry_trigger else {}, now=now,
+                        reason=reason)
         step_safely(run, now=now)
 
 
@@ -109,23 +144,84 @@ def start_run(journey: Journey, person: Contact, *, context: dict, now: datetime
     return run
 
 
+def first_entry_at(journey: Journey, *, now: datetime.datetime) -> datetime.datetime | None:
+    """When a segment journey going live first takes its segment's members (None: trigger-based)."""
+    if not journey.entry_segment_id:
+        return None
+    at = max(now, journey.entry_at or now, journey.starts_at or now)
+    return at if journey.ends_at is None or at < journey.ends_at else None
+
+
+def _repeat(journey: Journey) -> datetime.timedelta:
+    unit = 7 if journey.repeat_unit == Journey.RepeatUnit.WEEKS else 1
+    return datetime.timedelta(days=unit * (journey.repeat_every or 1))
+
+
+def _after(journey: Journey, due: datetime.datetime, *, now: datetime.datetime) -> datetime.datetime | None:
+    """The next entry of a segment journey that just entered its members (due at `due`)."""
+    if journey.entry_mode == Journey.EntryMode.ONE_TIME:
+        return None
+    if journey.entry_mode == Journey.EntryMode.CONTINUOUS:
+        at = now + CONTINUOUS_SWEEP  # a safety net: segment.entered events bring newcomers at once
+    else:
+        at, step = due, _repeat(journey)
+        while at <= now:
+            at += step
+    return at if journey.ends_at is None or at < journey.ends_at else None
+
+
+def enter_due_segments(*, now: datetime.datetime, journeys: list[int] | None = None) -> int:
+    """Enter the members of every live segment journey whose entry is due (one-time, the next
+    repeat, or the continuous sweep), and schedule the next. Returns how many people entered."""
+    due = Journey.objects.filter(status=Journey.Status.LIVE, next_entry_at__lte=now, entry_segment__isnull=False)
+    if journeys is not None:
+        due = due.filter(pk__in=journeys)
+    entered = 0
+    with transaction.atomic():
+        for journey in due.select_for_update(skip_locked=True, of=("self",)).prefetch_related("exclusion_segments"):
+            entered += enter_segment(journey, now=now)
+            journey.next_entry_at = _after(journey, journey.next_entry_at, now=now)
+            Journey.objects.filter(pk=journey.pk).update(next_entry_at=journey.next_entry_at)
+    return entered
+
+
 def enter_segment(journey: Journey, *, now: datetime.datetime) -> int:
-    """One-time entry: every member of the entry segment not yet in the journey starts a run, in
-    one INSERT … SELECT (the tick steps them). Returns how many entered."""
+    """Every member of the entry segment who may enter starts a run, in one INSERT … SELECT (the
+    tick steps them): not in an exclusion or the suppression segment, and allowed by the re-entry
+    rule. Returns how many entered."""
+    if not accepting(journey, now=now):
+        return 0
     version = latest_version(journey)
     start = version.tiles["start"]
     person = f"{journey.audience}_id"
     run_table, membership = JourneyRun._meta.db_table, SegmentMembership._meta.db_table
     at = connection.ops.adapt_datetimefield_value(now)  # as the ORM stores it (SQLite compares text)
-    params = [journey.pk, version.pk, JourneyRun.State.ACTIVE, start, json.dumps({start: 1}), at, at,
-              journey.entry_segment_id, journey.pk]
+    params: list = [journey.pk, version.pk, JourneyRun.State.ACTIVE, start, json.dumps({start: 1}), at, at,
+                    journey.entry_segment_id]
+    barred = [segment.pk for _code, segment in exclusions(journey, JourneySettings.current())]
+    where = ""
+    if barred:
+        where += (f" AND NOT EXISTS (SELECT 1 FROM {membership} x WHERE x.{person} = m.{person} "
+                  f"AND x.segment_id IN ({', '.join(['%s'] * len(barred))}))")
+        params += barred
+    earlier = f"SELECT 1 FROM {run_table} r WHERE r.journey_id = %s AND r.{person} = m.{person}"
+    rule = journey.re_entry
+    if rule == Journey.ReEntry.NEVER:
+        where += f" AND NOT EXISTS ({earlier})"
+        params.append(journey.pk)
+    else:  # segment entry never puts someone in twice at once, whatever the rule
+        where += f" AND NOT EXISTS ({earlier} AND r.state IN (%s, %s))"
+        params += [journey.pk, *OPEN]
+        if rule == Journey.ReEntry.AFTER_DAYS:
+            where += f" AND NOT EXISTS ({earlier} AND r.entered_at > %s)"
+            since = now - datetime.timedelta(days=journey.re_entry_days or 0)
+            params += [journey.pk, connection.ops.adapt_datetimefield_value(since)]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {run_table} ({person}, journey_id, version_id, state, tile_key, attempt, visits, due_at, "
             f"context, entered_at, error) "
             f"SELECT m.{person}, %s, %s, %s, %s, 1, %s, %s, '{{}}', %s, '' FROM {membership} m "
-            f"WHERE m.segment_id = %s AND m.{person} IS NOT NULL AND NOT EXISTS ("
-            f"SELECT 1 FROM {run_table} r WHERE r.journey_id = %s AND r.{person} = m.{person})",
+            f"WHERE m.segment_id = %s AND m.{person} IS NOT NULL{where}",
             params,
         )
         return cursor.rowcount

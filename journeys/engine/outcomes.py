@@ -20,11 +20,18 @@ class Wait:
 
 
 @dataclass(frozen=True)
+class Defer:
+    """Not now (quiet hours, a frequency cap): run this same tile again at `until`."""
+    until: datetime.datetime
+    reason: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Exit:
     reason: dict[str, Any] = field(default_factory=dict)
 
 
-Outcome = Next | Wait | Exit
+Outcome = Next | Wait | Defer | Exit
 
 
 def duration(spec: dict[str, Any] | None) -> datetime.timedelta:

@@ -8,10 +8,11 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from journeys.engine.outcomes import Exit, Outcome, Wait
-from journeys.engine.tiles import TILES, resume
+from journeys.engine import governance
+from journeys.engine.governance import Gates
+from journeys.engine.outcomes import Defer, Exit, Outcome, Wait
+from journeys.engine.tiles import TILES, Step, resume
 from journeys.models import EXIT, JourneyRun, StepLog, TriggerEvent
-from segments import services as segments
 
 logger = logging.getLogger(__name__)
 MAX_TILES_PER_STEP = 100  # a loop of "go to tile K" without a wait must not spin forever
@@ -47,6 +48,12 @@ def _apply(run: JourneyRun, outcome: Outcome, *, now: datetime.datetime) -> bool
     if isinstance(outcome, Wait):
         run.state, run.due_at, run.waiting_for = JourneyRun.State.WAITING, outcome.until, outcome.waiting_for
         return False
+    if isinstance(outcome, Defer):  # the same tile again later; each deferral is logged once
+        run.visits["$defer"] = deferrals = run.visits.get("$defer", 0) + 1
+        log_step(run, tile_key="$defer", attempt=deferrals, outcome="deferred",
+                 reason={**outcome.reason, "tile": run.tile_key}, now=now)
+        run.state, run.due_at, run.waiting_for = JourneyRun.State.ACTIVE, outcome.until, None
+        return False
     kind = "exit" if isinstance(outcome, Exit) else "next"
     log_step(run, tile_key=run.tile_key, attempt=run.attempt, outcome=kind, reason=outcome.reason, now=now)
     if isinstance(outcome, Exit):
@@ -64,22 +71,34 @@ def exit_early(run: JourneyRun, reason: dict[str, Any], *, now: datetime.datetim
     finish(run, state=JourneyRun.State.EXITED, reason=reason, now=now)
 
 
-def step(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None = None) -> None:
+def record_goal(run: JourneyRun, reason: dict[str, Any], *, now: datetime.datetime) -> bool:
+    """Log the run's goal once; True when this is the first time."""
+    _, created = StepLog.objects.get_or_create(run=run, tile_key="$goal", attempt=1,
+                                               defaults={"outcome": "goal", "reason": reason, "at": now})
+    return created
+
+
+def step(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None = None,
+         gates: Gates | None = None) -> None:
     """Run tiles until the run waits or ends; saves the run. Call inside a transaction."""
+    gates = gates or Gates([run])
     journey, tiles = run.journey, run.version.tiles["tiles"]
+    goal = governance.reached_goal(run, gates)
+    if goal is not None:
+        record_goal(run, goal, now=now)
     for _ in range(MAX_TILES_PER_STEP):
         if run.state not in OPEN:
             break
-        if journey.exit_segment_id and segments.is_member(journey.exit_segment, run.person):
-            exit_early(run, {"code": "exit_segment", "segment": journey.exit_segment_id,
-                             "name": journey.exit_segment.name}, now=now)
+        leave = governance.must_leave(run, gates)
+        if leave is not None:
+            exit_early(run, leave, now=now)
             break
         tile = tiles[run.tile_key]
         if run.state == JourneyRun.State.WAITING:
             outcome: Outcome = resume(run, tile, event=event, now=now)
             event = None
         else:
-            outcome = TILES[tile["type"]](run, tile, journey=journey, now=now)
+            outcome = TILES[tile["type"]](run, tile, Step(journey, now, gates))
         if not _apply(run, outcome, now=now):
             break
     else:
@@ -87,11 +106,12 @@ def step(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None 
     run.save()
 
 
-def step_safely(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None = None) -> bool:
+def step_safely(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None = None,
+                gates: Gates | None = None) -> bool:
     """Step one run in its own savepoint; a failure marks it failed and the batch goes on."""
     try:
         with transaction.atomic():
-            step(run, now=now, event=event)
+            step(run, now=now, event=event, gates=gates)
         return True
     except AlreadyDone:
         logger.info("run %s was already stepped by another worker", run.pk)
@@ -105,10 +125,14 @@ def step_safely(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent 
         return False
 
 
+RELATED = ("journey__exit_segment", "journey__goal_segment", "version", "contact", "lead")
+
+
 def claim_due(*, now: datetime.datetime, limit: int) -> list[JourneyRun]:
+    """Due runs, higher-priority journeys first (they win the last slot under a frequency cap)."""
     return list(
-        JourneyRun.objects.due(now).select_related("journey__exit_segment", "version", "contact", "lead")
-        .order_by("due_at", "id").select_for_update(skip_locked=True, of=("self",))[:limit]
+        JourneyRun.objects.due(now).select_related(*RELATED).prefetch_related("journey__exclusion_segments")
+        .order_by("-journey__priority", "due_at", "id").select_for_update(skip_locked=True, of=("self",))[:limit]
     )
 
 
@@ -116,6 +140,7 @@ def advance_due_runs(*, now: datetime.datetime, limit: int) -> int:
     """Claim up to `limit` due runs and step each; returns how many were claimed."""
     with transaction.atomic():
         runs = claim_due(now=now, limit=limit)
+        gates = Gates(runs)
         for run in runs:
-            step_safely(run, now=now)
+            step_safely(run, now=now, gates=gates)
     return len(runs)
