@@ -95,6 +95,8 @@ class WebForm(models.Model):
         elif self.confirmation_email_id and self.confirmation_email.commercial:
             errors["confirmation_email"] = ("The confirmation email must be transactional: the person has "
                                             "not confirmed consent when it is sent.")
+        elif self.confirmation_email_id and not self.confirmation_email.versions.exists():
+            errors["confirmation_email"] = "Publish the confirmation email first."
         bad = [o for o in self.origins() if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d+)?", o)]
         if bad:
             errors["embed_origins"] = f"Not an origin (scheme://host[:port]): {', '.join(bad)}"

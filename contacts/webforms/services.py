@@ -1,0 +1,237 @@
+"""The verbs of forms and landing pages: accept a submission, confirm a double opt-in, publish a page.
+
+A submission is one transaction: the person (matched by email or created), their consent with its
+history, a "form submitted" interaction, the FormSubmission row and, for double opt-in, the queued
+confirmation email. Only after it commits is `form.submitted` published, so a journey never sees
+a submission that was rolled back, and a trigger problem never loses an accepted submission.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from channels import services as channels
+from contacts import services as people
+from contacts.models import (
+    Channel,
+    ConsentStatus,
+    Contact,
+    DoubleOptIn,
+    FormConsent,
+    FormSubmission,
+    InteractionType,
+    LandingPage,
+    Lead,
+    WebForm,
+)
+from contacts.models.webforms import ATTRIBUTE_PREFIX, PERSON_FIELDS
+from contacts.validation import attribute_definitions
+from contacts.webforms import blocks, tokens
+from journeys import services as journeys
+
+logger = logging.getLogger(__name__)
+Person = Contact | Lead
+SOURCE = "form"
+
+
+@dataclass(frozen=True)
+class Visit:
+    """Where a submission came from (stored with it, for audits and abuse reports)."""
+
+    ip_address: str | None = None
+    user_agent: str = ""
+    page_url: str = ""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    submission: FormSubmission
+    duplicate: bool = False  # the same rendered form was sent again (a double click)
+
+
+def email_field_key(form: WebForm, fields: list | None = None) -> str | None:
+    for field in fields if fields is not None else form.fields.all():
+        if field.maps_to == "email":
+            return field.key
+    return None
+
+
+def find_person(form: WebForm, email: str) -> Person | None:
+    """The existing person this email belongs to, by the form's matching strategy."""
+    if not email or form.matching == WebForm.Matching.NONE:
+        return None
+    email = email.strip().lower()
+    if form.matching in (WebForm.Matching.CONTACT_THEN_LEAD, WebForm.Matching.CONTACT):
+        contact = Contact.objects.filter(email=email).first()
+        if contact is not None or form.matching == WebForm.Matching.CONTACT:
+            return contact
+    # Of several leads with one address, the newest open one is the one a person is working with.
+    return (Lead.objects.filter(email=email).exclude(status=Lead.Status.DISQUALIFIED).order_by("-created_at", "-id")
+            .first())
+
+
+def apply_values(person: Person, form: WebForm, values: dict[str, Any], fields: list) -> set[str]:
+    """Copy mapped, non-empty values onto the person; returns the names of what was set."""
+    kind = "contact" if isinstance(person, Contact) else "lead"
+    changed: set[str] = set()
+    attribute_keys = set(attribute_definitions(kind)) if any(
+        f.maps_to.startswith(ATTRIBUTE_PREFIX) for f in fields) else set()
+    for field in fields:
+        value = values.get(field.key)
+        if not field.maps_to or value in (None, "", []):
+            continue
+        if field.maps_to.startswith(ATTRIBUTE_PREFIX):
+            key = field.maps_to.removeprefix(ATTRIBUTE_PREFIX)
+            if key in attribute_keys:
+                person.attributes = {**(person.attributes or {}), key: value}
+                changed.add(field.maps_to)
+        elif kind in PERSON_FIELDS.get(field.maps_to, ()):
+            setattr(person, field.maps_to, ", ".join(value) if isinstance(value, list) else value)
+            changed.add(field.maps_to)
+    return changed
+
+
+def _save_person(person: Person) -> None:
+    person.full_clean(exclude=["owner", "account", "contact"], validate_unique=False)
+    person.save()
+
+
+def _new_person(form: WebForm, email: str) -> Person:
+    if form.creates == WebForm.Creates.CONTACT:
+        return Contact(email=email or None)
+    return Lead(email=email, source=f"Form: {form.name}"[:100], topic=form.name[:200])
+
+
+def _record_consent(person: Person, form: WebForm, consent: FormConsent, *, now: datetime.datetime) -> None:
+    """Opt in on the checkbox's channel (and topic); a topic opt-in also opts in on its channel,
+    which commercial sends need, unless the person already is."""
+    pending = DoubleOptIn.PENDING if form.double_opt_in else None
+    source = f"form:{form.slug}"
+    note = consent.wording[:300]
+    if consent.topic_id:
+        current = person.consents.filter(channel=consent.channel, topic__isnull=True).first()
+        if current is None or current.status != ConsentStatus.OPTED_IN or (pending and not current.effective):
+            people.set_consent(person, channel=consent.channel, status=ConsentStatus.OPTED_IN, now=now,
+                               source=source, double_opt_in=pending, note=note)
+    people.set_consent(person, channel=consent.channel, topic=consent.topic, status=ConsentStatus.OPTED_IN, now=now,
+                       source=source, double_opt_in=pending, note=note)
+
+
+def submit(form: WebForm, *, values: dict[str, Any], consents_given: dict[int, bool], now: datetime.datetime,
+           visit: Visit = Visit(), client_key: str | None = None, known_person: Person | None = None) -> Accepted:
+    """Accept one submission of `form` (already validated); see the module docstring."""
+    if client_key:
+        existing = FormSubmission.objects.filter(client_key=client_key).first()
+        if existing is not None:
+            return Accepted(existing, duplicate=True)
+    fields = list(form.fields.all())
+    boxes = list(form.consents.select_related("topic"))
+    try:
+        with transaction.atomic():
+            submission = _submit(form, fields, boxes, values=values, consents_given=consents_given, now=now,
+                                 visit=visit, client_key=client_key, known_person=known_person)
+    except IntegrityError:
+        # Two submissions raced: the same rendered form twice, or two new people with one email.
+        if client_key and (existing := FormSubmission.objects.filter(client_key=client_key).first()):
+            return Accepted(existing, duplicate=True)
+        with transaction.atomic():
+            submission = _submit(form, fields, boxes, values=values, consents_given=consents_given, now=now,
+                                 visit=visit, client_key=client_key, known_person=known_person)
+    transaction.on_commit(partial(_publish, submission.pk, now), robust=True)
+    return Accepted(submission)
+
+
+def _submit(form: WebForm, fields: list, boxes: list[FormConsent], *, values: dict[str, Any],
+            consents_given: dict[int, bool], now: datetime.datetime, visit: Visit, client_key: str | None,
+            known_person: Person | None) -> FormSubmission:
+    email_key = email_field_key(form, fields)
+    email = str(values.get(email_key) or "").strip().lower() if email_key else ""
+    person = known_person if known_person is not None and (not email or email == known_person.email) else None
+    person = person or find_person(form, email)
+    created = person is None
+    if created:
+        person = _new_person(form, email)
+    apply_values(person, form, values, fields)
+    _save_person(person)
+    ticked = [box for box in boxes if consents_given.get(box.pk)]
+    for box in ticked:
+        _record_consent(person, form, box, now=now)
+    double_opt_in = form.double_opt_in and bool(ticked)
+    submission = FormSubmission.objects.create(
+        **{"contact" if isinstance(person, Contact) else "lead": person}, form=form, email=email, values=values,
+        consents=[{"id": box.pk, "channel": box.channel, "topic": box.topic.key if box.topic_id else None,
+                   "wording": box.wording, "given": bool(consents_given.get(box.pk))} for box in boxes],
+        created_person=created, ip_address=visit.ip_address, user_agent=visit.user_agent[:300],
+        page_url=visit.page_url[:2000], client_key=client_key or None, submitted_at=now,
+        confirmation=FormSubmission.Confirmation.PENDING if double_opt_in
+        else FormSubmission.Confirmation.NOT_REQUIRED,
+    )
+    people.record_interaction(
+        person, type=InteractionType.FORM_SUBMITTED, occurred_at=now, source=SOURCE, link=visit.page_url[:2000],
+        properties={"form": form.slug, "form_name": form.name, "submission": submission.pk},
+    )
+    if double_opt_in:
+        channels.queue_email(
+            form.confirmation_email, person=person, idempotency_key=f"form-confirmation:{submission.pk}", now=now,
+            context={"trigger": {"confirm_url": tokens.confirmation_url(submission), "form": form.slug,
+                                 "form_name": form.name}},
+        )
+    return submission
+
+
+def _publish(submission_id: int, now: datetime.datetime) -> None:
+    submission = FormSubmission.objects.select_related("form", "contact", "lead").get(pk=submission_id)
+    journeys.publish(
+        "form.submitted", person=submission.person, source=SOURCE, idempotency_key=submission.trigger_key, now=now,
+        payload={"form": submission.form.slug, "fields": submission.values, "submission": submission.pk,
+                 "form_name": submission.form.name},
+    )
+
+
+def confirm(submission: FormSubmission, *, now: datetime.datetime) -> bool:
+    """The person clicked their confirmation link: their pending opt-ins from this submission now
+    count. False if it was already confirmed. An opt-out recorded since stays an opt-out."""
+    with transaction.atomic():
+        updated = FormSubmission.objects.filter(
+            pk=submission.pk, confirmation=FormSubmission.Confirmation.PENDING,
+        ).update(confirmation=FormSubmission.Confirmation.CONFIRMED, confirmed_at=now)
+        if not updated:
+            return False
+        person = submission.person
+        scopes = {(c["channel"], None) for c in submission.consents if c["given"]}
+        scopes |= {(c["channel"], c["topic"]) for c in submission.consents if c["given"]}
+        pending = person.consents.filter(status=ConsentStatus.OPTED_IN, double_opt_in=DoubleOptIn.PENDING)
+        for consent in pending.select_related("topic"):
+            if (consent.channel, consent.topic.key if consent.topic_id else None) in scopes:
+                people.confirm_double_opt_in(person, channel=consent.channel, topic=consent.topic, now=now,
+                                             source=f"form:{submission.form.slug} (confirmed)")
+    submission.confirmation, submission.confirmed_at = FormSubmission.Confirmation.CONFIRMED, now
+    return True
+
+
+# --- Landing pages --------------------------------------------------------------------------------
+def publish_page(page: LandingPage, *, now: datetime.datetime) -> None:
+    """Check the draft and make it what visitors see."""
+    errors = blocks.block_errors(page.blocks)
+    if not page.blocks:
+        errors.append("an empty page cannot be published; add a block first")
+    if errors:
+        raise ValidationError(errors)
+    LandingPage.objects.filter(pk=page.pk).update(
+        status=LandingPage.Status.PUBLISHED, published_blocks=page.blocks, published_at=now)
+    page.status, page.published_blocks, page.published_at = LandingPage.Status.PUBLISHED, page.blocks, now
+
+
+def unpublish_page(page: LandingPage) -> None:
+    LandingPage.objects.filter(pk=page.pk).update(status=LandingPage.Status.DRAFT)
+    page.status = LandingPage.Status.DRAFT
+
+
+CHANNEL_LABELS = dict(Channel.choices)

@@ -1,0 +1,115 @@
+"""Submitting the demo forms over plain HTTP: people, consent, interactions, triggers, double opt-in."""
+
+import pytest
+
+from channels.models import Delivery
+from contacts import services as people
+from contacts.models import (
+    ConsentChange,
+    ConsentStatus,
+    Contact,
+    DoubleOptIn,
+    FormSubmission,
+    Interaction,
+    Lead,
+)
+from journeys.models import TriggerEvent
+from tests.factories import ContactFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_brew_guide_creates_a_lead_with_pending_consent_history(brew_guide, post_form):
+    response = post_form(brew_guide, {"email": "Nia@Example.com", "first_name": "Nia"}, consent=True)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/f/{brew_guide.slug}/thanks/"
+    lead = Lead.objects.get(email="nia@example.com")
+    assert lead.first_name == "Nia" and lead.source == "Form: French Press Brew Guide"
+    history = list(ConsentChange.objects.filter(lead=lead).order_by("id"))
+    assert [(c.topic.key if c.topic else None, c.new_status, c.double_opt_in) for c in history] == [
+        (None, ConsentStatus.OPTED_IN, DoubleOptIn.PENDING),
+        ("newsletter", ConsentStatus.OPTED_IN, DoubleOptIn.PENDING),
+    ]
+    assert history[1].note.startswith("Yes, send me the Contoso Coffee newsletter")
+    submission = FormSubmission.objects.get()
+    assert submission.lead == lead and submission.created_person
+    assert submission.consents[0]["wording"] == brew_guide.consents.get().wording
+    assert submission.consents[0]["given"] is True
+    assert not people.may_send(lead, channel="email")  # not until the link is clicked
+
+
+def test_the_trigger_fires_with_every_field_value(catering, post_form):
+    post_form(catering, {"company": "Fabrikam", "first_name": "Ola", "last_name": "Berg",
+                         "email": "ola@fabrikam.example", "phone": "+1 206 555 0100", "guests": "120",
+                         "event_date": "2026-12-12",
+                         "message": "Oat milk please", "campaign": "catering-2026"})
+
+    lead = Lead.objects.get(email="ola@fabrikam.example")
+    assert (lead.company, lead.first_name, lead.last_name, lead.phone) == ("Fabrikam", "Ola", "Berg", "+1 206 555 0100")
+    event = TriggerEvent.objects.get(key="form.submitted")
+    assert event.lead == lead and event.source == "form"
+    assert event.payload["form"] == "catering-quote"
+    assert event.payload["fields"] == {
+        "company": "Fabrikam", "first_name": "Ola", "last_name": "Berg", "email": "ola@fabrikam.example",
+        "phone": "+1 206 555 0100", "guests": 120, "event_date": "2026-12-12", "message": "Oat milk please",
+        "campaign": "catering-2026",
+    }
+    submission = FormSubmission.objects.get()
+    assert event.idempotency_key == f"form-submission:{submission.pk}"
+    interaction = Interaction.objects.get(lead=lead, type="form_submitted")
+    assert interaction.source == "form" and interaction.properties["form"] == "catering-quote"
+
+
+def test_an_existing_contact_is_updated_not_duplicated(brew_guide, post_form):
+    ada = ContactFactory(email="ada@engines.example", first_name="", last_name="Lovelace")
+
+    post_form(brew_guide, {"email": "ADA@engines.example", "first_name": "Ada"}, consent=True)
+
+    assert Contact.objects.filter(email="ada@engines.example").count() == 1
+    assert not Lead.objects.exists()
+    ada.refresh_from_db()
+    assert ada.first_name == "Ada" and ada.last_name == "Lovelace"
+    assert FormSubmission.objects.get().contact == ada
+    assert ConsentChange.objects.filter(contact=ada).count() == 2
+    assert TriggerEvent.objects.get(key="form.submitted").contact == ada
+
+
+def test_an_empty_optional_field_does_not_erase_what_is_known(brew_guide, post_form):
+    ada = ContactFactory(email="ada@engines.example", first_name="Ada")
+
+    post_form(brew_guide, {"email": "ada@engines.example", "first_name": ""})
+
+    ada.refresh_from_db()
+    assert ada.first_name == "Ada"
+
+
+def test_double_opt_in_counts_only_after_the_signed_link(brew_guide, post_form, client, smtp_server):
+    post_form(brew_guide, {"email": "nia@example.com", "first_name": "Nia"}, consent=True)
+
+    lead = Lead.objects.get()
+    assert Delivery.objects.get(lead=lead).status == Delivery.Status.SENT
+    message = smtp_server.messages[0]
+    assert message["To"] == "nia@example.com"
+    html = message.get_body(("html",)).get_content()
+    link = next(part for part in html.split('"') if "/f/confirm/" in part).replace("&amp;", "&")
+    path = link.split("://", 1)[1].split("/", 1)[1]
+
+    forged = client.post(f"/{path[:-5]}xxxx/")
+    assert forged.status_code == 404
+    assert not people.may_send(lead, channel="email")
+    page = client.get(f"/{path}")  # opening the link (or a link scanner) confirms nothing
+    assert page.status_code == 200 and b"Yes, confirm" in page.content
+    assert not people.may_send(lead, channel="email")
+
+    confirmed = client.post(f"/{path}")
+
+    assert confirmed.status_code == 200 and b"you are confirmed" in confirmed.content
+    assert people.may_send(lead, channel="email")
+    newsletter = brew_guide.consents.get().topic
+    assert people.may_send(lead, channel="email", topic=newsletter)
+    assert FormSubmission.objects.get().confirmation == FormSubmission.Confirmation.CONFIRMED
+    assert ConsentChange.objects.filter(lead=lead, double_opt_in=DoubleOptIn.CONFIRMED).count() == 2
+    again = client.post(f"/{path}")
+    assert b"Already confirmed" in again.content
+    assert ConsentChange.objects.filter(lead=lead).count() == 4
