@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import zoneinfo
 from typing import Any
 
 from journeys.models import JourneyRun
@@ -28,11 +29,26 @@ PHRASES = {
     "exit_trigger": lambda r: f"exited: {r['key']}",
     "exit_segment": lambda r: f"exited: entered segment {r['name']}",
     "stopped": lambda r: "exited: journey stopped",
-    "goal": lambda r: f"goal reached: {r['key']}",
+    "goal": lambda r: f"goal reached: {r['key']}" if r.get("key") else f"goal reached: entered segment {r['name']}",
     "waiting": lambda r: f"waiting until {_moment(r['until'])}",
     "waiting_for": lambda r: f"waiting for {r['key']} until {_moment(r['until'])}",
     "failed": lambda r: f"failed: {r['error']}",
+    "excluded": lambda r: f"exited: in exclusion segment {r['name']}",
+    "suppressed": lambda r: f"exited: in suppression segment {r['name']}",
+    "quiet_hours": lambda r: f"delayed by quiet hours until {_local(r['until'], r['tz'])} {r['tz']}",
+    "deferred_cap": lambda r: f"deferred: frequency cap {r['limit']}/{r['per']} reached, until {_moment(r['until'])}",
+    "skipped_cap": lambda r: f"skipped: frequency cap {r['limit']}/{r['per']} reached",
+    "variant": lambda r: f"A/B variant {r['name']}" + (" (the winner)" if r.get("winner") else ""),
+    "split": lambda r: f"split: {r['name']}",
+    "updated": lambda r: f"set {r['record']} {r['field']} to {r['value']!r}",
+    "webhook": lambda r: f"queued webhook to {r['endpoint']} (delivery {r['delivery']})",
+    "segment_added": lambda r: f"added to segment {r['name']}",
+    "segment_removed": lambda r: f"removed from segment {r['name']}",
 }
+
+
+def _local(value: str, zone: str) -> str:
+    return datetime.datetime.fromisoformat(value).astimezone(zoneinfo.ZoneInfo(zone)).strftime("%H:%M")
 
 
 def describe(reason: dict[str, Any]) -> str:

@@ -28,3 +28,14 @@ def tick(limit: int = 500) -> int:
 def dispatch_pending(limit: int = 1000) -> int:
     """Events older than a minute still undispatched lost their message: dispatch them now."""
     return engine.dispatch_pending(now=timezone.now(), older_than=datetime.timedelta(minutes=1), limit=limit)
+
+
+@shared_task
+def enter_segments() -> int:
+    """Segment journeys whose entry is due (one-time at its date, repeats, the continuous sweep)."""
+    return engine.enter_due_segments(now=timezone.now())
+
+
+@shared_task
+def decide_ab_winners() -> int:
+    return engine.decide_winners(now=timezone.now())

@@ -7,7 +7,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from channels.models import EmailVersion
-from contacts.models import SalesQueue
+from contacts.models import CustomAttribute, SalesQueue
+from contacts.validation import is_valid_time_zone
 from journeys import catalog, triggers
 from journeys.engine.outcomes import duration
 from journeys.engine.tiles import INTERACTION_TYPES, TILES
@@ -60,6 +61,20 @@ def validate_journey(journey: Journey) -> Errors:
 def _check_journey(journey: Journey, add) -> None:
     if bool(journey.entry_trigger) == bool(journey.entry_segment_id):
         add("", "choose exactly one entry: a trigger or a segment")
+    if journey.entry_segment_id and journey.entry_mode == Journey.EntryMode.REPEATING and not journey.repeat_every:
+        add("", "a repeating journey needs an interval: every how many days or weeks")
+    if journey.starts_at and journey.ends_at and journey.ends_at <= journey.starts_at:
+        add("", "the end date must be after the start date")
+    if journey.re_entry == Journey.ReEntry.AFTER_DAYS and not journey.re_entry_days:
+        add("", "re-entry after N days needs N")
+    if (journey.quiet_hours_start is None) != (journey.quiet_hours_end is None):
+        add("", "quiet hours need both a start and an end")
+    if not is_valid_time_zone(journey.time_zone or ""):
+        add("", f"unknown time zone {journey.time_zone!r}")
+    if journey.goal_target_percent is not None and not 0 < journey.goal_target_percent <= 100:
+        add("", "the goal target is a percentage between 1 and 100")
+    if journey.goal_target_percent and not (journey.goal_trigger or journey.goal_segment_id):
+        add("", "a goal target needs a goal: a trigger or a segment")
     for label, key in (("entry", journey.entry_trigger), ("exit", journey.exit_trigger),
                        ("goal", journey.goal_trigger)):
         if key and not triggers.is_registered(key):
@@ -67,7 +82,9 @@ def _check_journey(journey: Journey, add) -> None:
     if journey.entry_conditions:
         for problem in segments.check_query(journey.entry_conditions, audience=journey.audience, allow_trigger=True):
             add("", f"entry conditions: {problem}")
-    for label, segment in (("entry", journey.entry_segment), ("exit", journey.exit_segment)):
+    named = [("entry", journey.entry_segment), ("exit", journey.exit_segment), ("goal", journey.goal_segment)]
+    named += [("exclusion", segment) for segment in journey.exclusion_segments.all()] if journey.pk else []
+    for label, segment in named:
         if segment is None:
             continue
         if segment.status != Segment.Status.READY:
@@ -125,10 +142,107 @@ def _check_create_task(key, tile, tiles, journey, add) -> None:
         add(key, f"no sales queue with id {queue!r}")
 
 
+def _check_trigger_branch(key, tile, tiles, journey, add) -> None:
+    if not triggers.is_registered(tile.get("trigger") or ""):
+        add(key, f"unknown trigger {tile.get('trigger')!r}")
+    if tile.get("within") is not None and duration(tile["within"]).total_seconds() <= 0:
+        add(key, "the time window must be positive")
+
+
+def _check_percentages(key, items, add, *, what: str) -> None:
+    if not isinstance(items, list) or len(items) < 2:
+        add(key, f"add at least two {what}")
+        return
+    names = [item.get("name") if isinstance(item, dict) else None for item in items]
+    if any(not name for name in names) or len(set(names)) != len(names):
+        add(key, f"every {what[:-1]} needs its own name")
+    try:
+        percents = [float(item.get("percent")) for item in items]
+    except (AttributeError, TypeError, ValueError):
+        add(key, f"every {what[:-1]} needs a percentage")
+        return
+    if any(p <= 0 for p in percents):
+        add(key, "percentages must be positive")
+    if abs(sum(percents) - 100) > 1e-9:
+        add(key, f"percentages add up to {sum(percents):g}, not 100")
+
+
+def _check_ab_test(key, tile, tiles, journey, add) -> None:
+    _check_percentages(key, tile.get("variants"), add, what="variants")
+    if tile.get("metric") not in ("opened", "clicked", "goal"):
+        add(key, "the winner metric must be opened, clicked or goal")
+    if tile.get("metric") in INTERACTION_TYPES:
+        for variant in tile.get("variants") or []:
+            target = tiles.get(variant.get("next")) if isinstance(variant, dict) else None
+            if not isinstance(target, dict) or target.get("type") != "send_email":
+                add(key, f"variant {variant.get('name') if isinstance(variant, dict) else variant!r}: "
+                    "an opens or clicks winner needs each variant to start with a send-email tile")
+    if tile.get("metric") == "goal" and not (journey.goal_trigger or journey.goal_segment_id):
+        add(key, "the goal metric needs a journey goal")
+    if not tile.get("decide_after") and not tile.get("min_sample"):
+        add(key, "say when to pick the winner: after a time, a sample size, or both")
+    if tile.get("decide_after") and duration(tile["decide_after"]).total_seconds() <= 0:
+        add(key, "the time before picking a winner must be positive")
+
+
+def _check_split(key, tile, tiles, journey, add) -> None:
+    _check_percentages(key, tile.get("branches"), add, what="paths")
+
+
+def _not_configured(key, tile, tiles, journey, add) -> None:
+    channel = {"send_sms": "SMS", "send_push": "push"}[tile["type"]]
+    add(key, f"channel not configured: {channel} sending is not available in this Waymark yet")
+
+
+def _carries_opportunity(trigger: str) -> bool:
+    try:
+        return "opportunity" in (triggers.schema_for(trigger).get("properties") or {})
+    except ValueError:
+        return False
+
+
+def _check_update_record(key, tile, tiles, journey, add) -> None:
+    from journeys.engine.tiles import UPDATABLE
+
+    target = tile.get("target") or "person"
+    field = tile.get("field") or ""
+    if target not in UPDATABLE:
+        add(key, "the record must be the person or the trigger's opportunity")
+    elif not field:
+        add(key, "choose the field to set")
+    elif target == "opportunity" and field not in UPDATABLE["opportunity"]:
+        add(key, f"an opportunity's {field!r} cannot be set; one of {', '.join(sorted(UPDATABLE['opportunity']))} can")
+    elif target == "opportunity" and not _carries_opportunity(journey.entry_trigger):
+        add(key, "the entry trigger carries no opportunity")
+    elif target == "person" and field not in UPDATABLE["person"] and not CustomAttribute.objects.filter(
+            key=field, entity=journey.audience).exists():
+        add(key, f"{field!r} is neither a field that can be set nor a custom attribute")
+
+
+def _check_webhook(key, tile, tiles, journey, add) -> None:
+    from channels.models import WebhookEndpoint
+
+    if not WebhookEndpoint.objects.filter(pk=tile.get("endpoint") or 0, active=True).exists():
+        add(key, f"webhook endpoint {tile.get('endpoint')!r} does not exist or is not active")
+
+
+def _check_static_segment(key, tile, tiles, journey, add) -> None:
+    segment = Segment.objects.filter(pk=tile.get("segment") or 0).first()
+    if segment is None:
+        add(key, f"segment {tile.get('segment')!r} does not exist")
+    elif segment.kind != Segment.Kind.STATIC:
+        add(key, f"segment {segment.name!r} is dynamic; people can only be added to a static segment")
+    elif segment.audience != journey.audience:
+        add(key, f"segment {segment.name!r} is a {segment.audience} segment")
+
+
 CHECKS = {
     "wait": _check_wait, "wait_trigger": _check_wait_trigger, "attribute_branch": _check_attribute_branch,
     "interaction_branch": _check_interaction_branch, "send_email": _check_send_email,
-    "create_task": _check_create_task,
+    "create_task": _check_create_task, "trigger_branch": _check_trigger_branch, "ab_test": _check_ab_test,
+    "split": _check_split, "send_sms": _not_configured, "send_push": _not_configured,
+    "update_record": _check_update_record, "webhook": _check_webhook, "add_to_segment": _check_static_segment,
+    "remove_from_segment": _check_static_segment,
 }
 
 

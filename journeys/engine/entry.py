@@ -114,15 +114,18 @@ def _start_runs(event: TriggerEvent, *, now: datetime.datetime) -> None:
     starts = Q(entry_trigger=event.key)
     if event.key == "segment.entered":  # continuous segment journeys take newcomers at once
         starts |= Q(entry_segment_id=event.payload.get("segment"), entry_mode=Journey.EntryMode.CONTINUOUS)
-    journeys = Journey.objects.filter(starts, status=Journey.Status.LIVE, audience=audience)
-    for journey in journeys.select_related("exit_segment", "goal_segment").prefetch_related("exclusion_segments"):
+    journeys = (Journey.objects.filter(starts, status=Journey.Status.LIVE, audience=audience)
+                .select_related("entry_segment", "exit_segment", "goal_segment")
+                .prefetch_related("exclusion_segments"))
+    for journey in journeys:
         if journey.entry_conditions and not segments.matches(
                 journey.entry_conditions, person=event.person, payload=event.payload, now=now):
             continue
         if not may_enter(journey, event.person, now=now):
             continue
         reason = ({"code": "trigger", "key": event.key, "event": event.pk} if journey.entry_trigger else
-                  {"code": "segment_entry", "segment": journey.entry_segment_id, "event": event.pk})
+                  {"code": "segment_entry", "segment": journey.entry_segment_id, "name": journey.entry_segment.name,
+                   "event": event.pk})
         run = start_run(journey, event.person, context=event.payload if journey.entry_trigger else {}, now=now,
                         reason=reason)
         step_safely(run, now=now)
