@@ -1,12 +1,19 @@
 """Email: sender and brand profiles, reusable content blocks, emails and their published versions,
-deliveries (one row per message) and the state of each address."""
+deliveries (one row per message) and the state of each address. Outgoing webhooks: endpoints and
+their deliveries (one row per message)."""
 
 from __future__ import annotations
 
+import datetime
+import uuid
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from channels import webhooks
 from contacts.models import PersonRef, Topic
 
 
@@ -198,3 +205,103 @@ class AddressState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address}: {self.get_status_display()}"
+
+
+# --- Outgoing webhooks --------------------------------------------------------------------------------
+def new_message_id() -> str:
+    """A webhook's `webhook-id`: random, so ids never repeat even if the database is restored."""
+    return f"msg_{uuid.uuid4().hex}"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL that receives signed JSON events (Standard Webhooks)."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=2000, verbose_name="URL",
+                          help_text="https:// address that receives the events as a JSON POST")
+    secret = models.CharField(max_length=100, default=webhooks.new_secret, editable=False,
+                              help_text="Signing secret (whsec_…): receivers verify each message with it")
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                                      help_text="Until then, messages are signed with both secrets")
+    active = models.BooleanField(default=True, help_text="Deactivated endpoints receive nothing; messages fail")
+    timeout_seconds = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text="How long to wait for the receiver's answer (1–30 seconds)")
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("channels:webhook_detail", args=[self.pk])
+
+    def clean(self) -> None:
+        super().clean()
+        if self.url:
+            try:
+                webhooks.check_url(self.url)
+            except webhooks.UnsafeURL as exc:
+                raise ValidationError({"url": str(exc)}) from None
+
+    def signing_secrets(self, *, now: datetime.datetime) -> list[str]:
+        """The current secret, and the previous one while its grace period after a rotation lasts."""
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires is not None and now < expires:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
+
+
+class WebhookDeliveryQuerySet(models.QuerySet):
+    def due(self, now: datetime.datetime):
+        return self.filter(status__in=[WebhookDelivery.Status.QUEUED, WebhookDelivery.Status.RETRYING],
+                           next_attempt_at__lte=now)
+
+
+class WebhookDelivery(PersonRef):
+    """One event to one endpoint about one person; its `message_id` is the same on every retry."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        RETRYING = "retrying", "Retrying"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries")
+    event_type = models.CharField(max_length=100, default="journey.webhook")
+    payload = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    message_id = models.CharField(max_length=40, unique=True, default=new_message_id, editable=False,
+                                  help_text="Sent as webhook-id; receivers use it to drop duplicates")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="HTTP status of the last attempt")
+    response_body = models.CharField(max_length=500, blank=True, help_text="Start of the last answer's body")
+    last_error = models.CharField(max_length=300, blank=True)
+    journey_id = models.BigIntegerField(null=True, blank=True)
+    tile_key = models.CharField(max_length=100, blank=True)
+    queued_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WebhookDeliveryQuerySet.as_manager()
+
+    class Meta(PersonRef.Meta):
+        ordering = ["-queued_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due"),
+            models.Index(fields=["endpoint", "queued_at"], name="webhook_delivery_endpoint"),
+            models.Index(fields=["contact", "queued_at"], name="webhook_delivery_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint} ({self.status})"

@@ -4,21 +4,29 @@
 Delivery in the caller's transaction, unique on the caller's idempotency key. `send_queued` claims
 queued deliveries in batches (FOR UPDATE SKIP LOCKED), checks consent and the address, renders
 and sends them over one SMTP connection, DKIM-signed when the sender has a key.
+
+Webhooks go the same way: `queue_webhook` inserts a queued WebhookDelivery in the caller's
+transaction; `send_queued_webhooks` claims due ones, POSTs them signed (see `channels.webhooks`)
+and records each answer, retrying with backoff until the schedule runs out.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
+import random
+import uuid
 from email.utils import make_msgid
-from typing import Any
+from typing import Any, TypeVar
 
+from celery import Task
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, QuerySet
 
-from channels import compose, mail, rendering, tasks, templating
-from channels.models import AddressState, ContentBlock, Delivery, Email, EmailVersion
+from channels import compose, mail, rendering, tasks, templating, webhooks
+from channels.models import AddressState, ContentBlock, Delivery, Email, EmailVersion, WebhookDelivery, WebhookEndpoint
 from contacts import services as people
 from contacts.hooks import report_people_changed
 from contacts.models import Channel, Contact, CustomAttribute, Interaction, Lead, person_keys
@@ -28,6 +36,7 @@ logger = logging.getLogger(__name__)
 Person = Contact | Lead
 MAX_ATTEMPTS = 5
 STALE_CLAIM = datetime.timedelta(minutes=10)
+Row = TypeVar("Row", bound=models.Model)
 
 
 # --- Authoring --------------------------------------------------------------------------------------
@@ -104,39 +113,52 @@ def latest_version(email: Email) -> EmailVersion | None:
     return email.versions.order_by("-number").first()
 
 
-# --- Queueing ---------------------------------------------------------------------------------------
+# --- Queueing (email and webhooks) ------------------------------------------------------------------
+def _insert_once(row: Row) -> tuple[Row, bool]:
+    """Insert a row unique on `idempotency_key` in the caller's transaction, or return the first one."""
+    model = type(row)
+    existing = model.objects.filter(idempotency_key=row.idempotency_key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:  # a concurrent caller inserted the same key first
+        return model.objects.get(idempotency_key=row.idempotency_key), False
+    return row, True
+
+
+def wake_after_commit(task: Task) -> None:
+    """Run `task` once after the caller's transaction commits, however many rows it queued."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(func == task.delay for _sids, func, _robust in connection.run_on_commit):
+        return
+    transaction.on_commit(task.delay)
+
+
 def queue_email(email: Email, *, person: Person, idempotency_key: str, context: dict[str, Any] | None = None,
                 now: datetime.datetime, journey_id: int | None = None, tile_key: str = "") -> Delivery:
     """Queue one message in the caller's transaction; the same key twice returns the first Delivery."""
     version = latest_version(email)
     if version is None:
         raise ValidationError(f"The email {email.name!r} has no published version yet.")
-    existing = Delivery.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
-    delivery = Delivery(
+    delivery, created = _insert_once(Delivery(
         **person_keys(person), email=email, version=version, idempotency_key=idempotency_key,
         to_address=person.email or "", context=context or {}, journey_id=journey_id, tile_key=tile_key,
         queued_at=now, message_id=make_msgid(domain=email.sender.domain),
-    )
-    try:
-        with transaction.atomic():
-            delivery.save()
-    except IntegrityError:
-        return Delivery.objects.get(idempotency_key=idempotency_key)
-    tasks.send_queued.delay_on_commit()
+    ))
+    if created:
+        wake_after_commit(tasks.send_queued)
     return delivery
 
 
 # --- Sending ----------------------------------------------------------------------------------------
-def _claim(*, limit: int, now: datetime.datetime) -> list[int]:
+def _claim(due: QuerySet, *, order_by: tuple[str, ...], limit: int, now: datetime.datetime) -> list[int]:
+    """Mark up to `limit` due rows "sending" (attempt + 1) and return their ids; rows other workers
+    hold are skipped (FOR UPDATE SKIP LOCKED), so no two workers send the same message."""
     with transaction.atomic():
-        ids = list(
-            Delivery.objects.queued().filter(queued_at__lte=now).order_by("queued_at", "id")
-            .select_for_update(skip_locked=True).values_list("id", flat=True)[:limit]
-        )
-        Delivery.objects.filter(id__in=ids).update(status=Delivery.Status.SENDING, claimed_at=now,
-                                                   attempts=F("attempts") + 1)
+        ids = list(due.order_by(*order_by).select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
+        due.model.objects.filter(id__in=ids).update(status="sending", claimed_at=now, attempts=F("attempts") + 1)
     return ids
 
 
@@ -158,7 +180,8 @@ def reason_not_to_send(delivery: Delivery, states: dict[str, str], consented: se
 
 def send_queued(*, now: datetime.datetime, limit: int = 200) -> int:
     """Claim and send up to `limit` queued messages; returns how many were sent."""
-    ids = _claim(limit=limit, now=now)
+    ids = _claim(Delivery.objects.queued().filter(queued_at__lte=now), order_by=("queued_at", "id"), limit=limit,
+                 now=now)
     if not ids:
         return 0
     deliveries = list(
@@ -207,9 +230,109 @@ def _record_delivered(deliveries: list[Delivery], *, now: datetime.datetime) -> 
                     properties={"delivery": d.pk, "version": d.version.number})
         for d in deliveries
     ])
+    from journeys import ingest  # journeys' engine imports channels: import at call time
+
+    ingest.publish_many([
+        ingest.NewEvent("email.delivered", {"email_key": d.email.key, "delivery": d.pk, "journey_id": d.journey_id,
+                                            "tile_key": d.tile_key},
+                        contact_id=d.contact_id, lead_id=d.lead_id, idempotency_key=f"email.delivered:{d.pk}")
+        for d in deliveries
+    ], source="waymark", now=now)
+
+
+def _stale_claims(model: type[models.Model], *, now: datetime.datetime) -> QuerySet:
+    return model.objects.filter(status="sending", claimed_at__lt=now - STALE_CLAIM)
 
 
 def sweep_stale_claims(*, now: datetime.datetime) -> int:
     """Return messages claimed by a worker that vanished to the queue (same Message-ID on retry)."""
-    return Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lt=now - STALE_CLAIM).update(
-        status=Delivery.Status.QUEUED)
+    return _stale_claims(Delivery, now=now).update(status=Delivery.Status.QUEUED)
+
+
+# --- Webhooks -----------------------------------------------------------------------------------------
+def queue_webhook(endpoint: WebhookEndpoint, *, person: Person, payload: dict[str, Any], idempotency_key: str,
+                  now: datetime.datetime, event_type: str = "journey.webhook", journey_id: int | None = None,
+                  tile_key: str = "") -> WebhookDelivery:
+    """Queue one event for `endpoint` in the caller's transaction; the same key twice returns the first row."""
+    delivery, created = _insert_once(WebhookDelivery(
+        **person_keys(person), endpoint=endpoint, event_type=event_type, payload=payload,
+        idempotency_key=idempotency_key, journey_id=journey_id, tile_key=tile_key, queued_at=now,
+        next_attempt_at=now,
+    ))
+    if created:
+        wake_after_commit(tasks.send_queued_webhooks)
+    return delivery
+
+
+def send_test_webhook(endpoint: WebhookEndpoint, *, person: Person, now: datetime.datetime,
+                      user: Any = None) -> WebhookDelivery:
+    """Queue a signed `webhook.test` ping, so a receiver can check its verification end to end."""
+    sender = getattr(user, "username", "") or "Waymark"
+    return queue_webhook(endpoint, person=person, event_type="webhook.test", now=now,
+                         payload={"message": f"Test event sent by {sender} from Waymark."},
+                         idempotency_key=f"test:{endpoint.pk}:{uuid.uuid4().hex}")
+
+
+def retry_delay(attempts: int, *, rng: random.Random | None = None) -> datetime.timedelta | None:
+    """How long to wait after the `attempts`-th failed attempt, with up to 20 % jitter so that many
+    messages that failed together do not come back together; None once the schedule is used up."""
+    schedule = settings.WAYMARK_WEBHOOK_RETRY_SCHEDULE
+    if attempts > len(schedule):
+        return None
+    return datetime.timedelta(seconds=schedule[attempts - 1] * (rng or random).uniform(1.0, 1.2))
+
+
+def _record_attempt(delivery: WebhookDelivery, attempt: webhooks.Attempt, *, now: datetime.datetime) -> None:
+    fields: dict[str, Any] = {"response_code": attempt.status_code, "response_body": attempt.body,
+                              "last_error": attempt.error[:300], "last_attempt_at": now, "next_attempt_at": None}
+    if attempt.outcome == "delivered":
+        fields |= {"status": WebhookDelivery.Status.DELIVERED, "delivered_at": now}
+    elif attempt.outcome == "retry" and (delay := retry_delay(delivery.attempts)) is not None:
+        if attempt.retry_after is not None:  # the receiver said when to come back
+            delay = min(attempt.retry_after, datetime.timedelta(seconds=settings.WAYMARK_WEBHOOK_MAX_RETRY_AFTER))
+        fields |= {"status": WebhookDelivery.Status.RETRYING, "next_attempt_at": now + delay}
+    else:
+        fields["status"] = WebhookDelivery.Status.FAILED
+        if attempt.outcome == "retry":
+            fields["last_error"] = f"{attempt.error} — gave up after {delivery.attempts} attempts"[:300]
+    WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDelivery.Status.SENDING).update(**fields)
+
+
+def send_queued_webhooks(*, now: datetime.datetime, limit: int = 50) -> int:
+    """Claim and POST up to `limit` due webhook messages; returns how many were delivered."""
+    due = WebhookDelivery.objects.due(now)
+    ids = _claim(due, order_by=("next_attempt_at", "id"), limit=limit, now=now)
+    if not ids:
+        return 0
+    deliveries = list(WebhookDelivery.objects.filter(id__in=ids).select_related("endpoint", "contact", "lead")
+                      .order_by("next_attempt_at", "id"))
+    attempts = webhooks.send_batch(deliveries, now=now)
+    for delivery, attempt in zip(deliveries, attempts, strict=True):
+        _record_attempt(delivery, attempt, now=now)
+    return sum(attempt.outcome == "delivered" for attempt in attempts)
+
+
+def sweep_stale_webhook_claims(*, now: datetime.datetime) -> int:
+    """Messages claimed by a worker that vanished go back to the queue; the retry carries the same
+    webhook-id, so a receiver that got the first attempt can drop the second."""
+    return _stale_claims(WebhookDelivery, now=now).update(status=WebhookDelivery.Status.RETRYING,
+                                                          next_attempt_at=now)
+
+
+def retry_webhooks_now(deliveries: QuerySet, *, now: datetime.datetime) -> int:
+    """Send failed or waiting messages again at once (one more attempt each); returns how many."""
+    count = deliveries.filter(status__in=[WebhookDelivery.Status.FAILED, WebhookDelivery.Status.RETRYING]).update(
+        status=WebhookDelivery.Status.QUEUED, next_attempt_at=now)
+    if count:
+        wake_after_commit(tasks.send_queued_webhooks)
+    return count
+
+
+def rotate_webhook_secret(endpoint: WebhookEndpoint, *, now: datetime.datetime) -> str:
+    """Give the endpoint a new secret; the old one keeps signing alongside it for a grace period,
+    so receivers can switch without losing messages. Returns the new secret."""
+    grace = datetime.timedelta(hours=settings.WAYMARK_WEBHOOK_ROTATION_GRACE_HOURS)
+    endpoint.previous_secret, endpoint.secret = endpoint.secret, webhooks.new_secret()
+    endpoint.previous_secret_expires_at = now + grace if grace else None
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+    return endpoint.secret

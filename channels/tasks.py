@@ -1,4 +1,4 @@
-"""Celery doors of the email channel."""
+"""Celery doors of the email and webhook channels."""
 
 from celery import shared_task
 from django.utils import timezone
@@ -14,3 +14,13 @@ def send_queued(limit: int = 200) -> int:
 @shared_task
 def sweep_stale_claims() -> int:
     return services.sweep_stale_claims(now=timezone.now())
+
+
+@shared_task
+def send_queued_webhooks(limit: int = 50) -> int:
+    return services.send_queued_webhooks(now=timezone.now(), limit=limit)
+
+
+@shared_task
+def sweep_stale_webhook_claims() -> int:
+    return services.sweep_stale_webhook_claims(now=timezone.now())

@@ -217,6 +217,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "journeys.tasks.tick",
         "schedule": 2.0,
     },
+    "every-15-seconds-enter-segment-journeys": {
+        "task": "journeys.tasks.enter_segments",
+        "schedule": 15.0,
+    },
+    "every-5-minutes-decide-ab-winners": {
+        "task": "journeys.tasks.decide_ab_winners",
+        "schedule": 300.0,
+    },
     "every-minute-dispatch-pending-events": {
         "task": "journeys.tasks.dispatch_pending",
         "schedule": 60.0,
@@ -231,6 +239,14 @@ CELERY_BEAT_SCHEDULE = {
     },
     "every-minute-sweep-stale-email-claims": {
         "task": "channels.tasks.sweep_stale_claims",
+        "schedule": 60.0,
+    },
+    "every-5-seconds-send-queued-webhooks": {
+        "task": "channels.tasks.send_queued_webhooks",
+        "schedule": 5.0,
+    },
+    "every-minute-sweep-stale-webhook-claims": {
+        "task": "channels.tasks.sweep_stale_webhook_claims",
         "schedule": 60.0,
     },
     "every-minute-resume-stalled-imports": {
@@ -278,6 +294,15 @@ WAYMARK_IMPORT_INLINE_ROWS = envint("WAYMARK_IMPORT_INLINE_ROWS", 1000)
 # Continuous segments are re-checked person by person as people change; a full refresh this
 # often catches what re-checks cannot see (time windows moving, segments they refer to).
 WAYMARK_CONTINUOUS_FULL_REFRESH_SECONDS = envint("WAYMARK_CONTINUOUS_FULL_REFRESH_SECONDS", 900)
+
+# Outgoing webhooks. They only go to public addresses; list internal hosts that may receive them
+# (names, IPs or networks, e.g. "crm.internal,10.0.0.0/8,127.0.0.1").
+WAYMARK_WEBHOOK_ALLOWED_HOSTS = envlist("WAYMARK_WEBHOOK_ALLOWED_HOSTS")
+# Seconds to wait before each retry (jittered); a message fails after the last one.
+WAYMARK_WEBHOOK_RETRY_SCHEDULE = [int(s) for s in envlist("WAYMARK_WEBHOOK_RETRY_SCHEDULE", "10,60,300,1800")]
+WAYMARK_WEBHOOK_MAX_RETRY_AFTER = envint("WAYMARK_WEBHOOK_MAX_RETRY_AFTER", 86400)  # cap on a receiver's Retry-After
+WAYMARK_WEBHOOK_CONCURRENCY = envint("WAYMARK_WEBHOOK_CONCURRENCY", 8)  # requests in flight per batch
+WAYMARK_WEBHOOK_ROTATION_GRACE_HOURS = envint("WAYMARK_WEBHOOK_ROTATION_GRACE_HOURS", 24)
 
 # --- Security (production) --------------------------------------------------------------------
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)
