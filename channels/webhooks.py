@@ -106,7 +106,7 @@ def why_not_public(address: IPAddress) -> str:
     for check, reason in (
         ("is_unspecified", "an unspecified address"), ("is_loopback", "a loopback address"),
         ("is_link_local", "a link-local address"), ("is_multicast", "a multicast address"),
-        ("is_private", "a private address"), ("is_reserved", "a reserved address"),
+        ("is_reserved", "a reserved address"), ("is_private", "a private address"),
     ):
         if getattr(address, check):
             return reason
