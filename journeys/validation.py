@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -22,6 +23,16 @@ Errors = dict[str, list[str]]
 def tile_targets(tile: dict[str, Any]) -> list[tuple[str, Any]]:
     """(where, target) for every way out of a tile; the target may be missing (None)."""
     return [(out.where, out.target) for out in catalog.outs(tile)]
+
+
+def _seconds(spec: Any) -> float:
+    """A duration setting in seconds; anything malformed counts as not positive."""
+    if spec is not None and not isinstance(spec, dict):
+        return -1
+    try:
+        return duration(spec).total_seconds()
+    except (TypeError, ValueError, OverflowError):
+        return -1
 
 
 def validate_journey(journey: Journey) -> Errors:
@@ -94,14 +105,19 @@ def _check_journey(journey: Journey, add) -> None:
 
 
 def _check_wait(key, tile, tiles, journey, add) -> None:
-    if duration(tile).total_seconds() <= 0:
+    if tile.get("until"):
+        try:
+            datetime.datetime.fromisoformat(str(tile["until"]))
+        except ValueError:
+            add(key, f"{tile['until']!r} is not a date and time (YYYY-MM-DDTHH:MM)")
+    elif _seconds(tile) <= 0:
         add(key, "a wait must be positive")
 
 
 def _check_wait_trigger(key, tile, tiles, journey, add) -> None:
     if not triggers.is_registered(tile.get("trigger") or ""):
         add(key, f"unknown trigger {tile.get('trigger')!r}")
-    if duration(tile.get("timeout")).total_seconds() <= 0:
+    if _seconds(tile.get("timeout")) <= 0:
         add(key, "the timeout must be positive")
 
 
@@ -121,7 +137,7 @@ def _check_interaction_branch(key, tile, tiles, journey, add) -> None:
         add(key, f"tile {tile.get('tile')!r} is not a send-email tile of this journey")
     if tile.get("interaction") not in INTERACTION_TYPES:
         add(key, f"interaction must be one of {', '.join(INTERACTION_TYPES)}")
-    if tile.get("within") is not None and duration(tile["within"]).total_seconds() <= 0:
+    if tile.get("within") is not None and _seconds(tile["within"]) <= 0:
         add(key, "the time window must be positive")
 
 
@@ -145,7 +161,7 @@ def _check_create_task(key, tile, tiles, journey, add) -> None:
 def _check_trigger_branch(key, tile, tiles, journey, add) -> None:
     if not triggers.is_registered(tile.get("trigger") or ""):
         add(key, f"unknown trigger {tile.get('trigger')!r}")
-    if tile.get("within") is not None and duration(tile["within"]).total_seconds() <= 0:
+    if tile.get("within") is not None and _seconds(tile["within"]) <= 0:
         add(key, "the time window must be positive")
 
 
@@ -181,7 +197,7 @@ def _check_ab_test(key, tile, tiles, journey, add) -> None:
         add(key, "the goal metric needs a journey goal")
     if not tile.get("decide_after") and not tile.get("min_sample"):
         add(key, "say when to pick the winner: after a time, a sample size, or both")
-    if tile.get("decide_after") and duration(tile["decide_after"]).total_seconds() <= 0:
+    if tile.get("decide_after") and _seconds(tile["decide_after"]) <= 0:
         add(key, "the time before picking a winner must be positive")
 
 

@@ -13,7 +13,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from contacts.models import Interaction
 from journeys.engine.outcomes import duration, iso
 from journeys.engine.tiles import INTERACTION_TYPES
-from journeys.models import Journey, JourneyRun, JourneyVersion, StepLog
+from journeys.models import Journey, JourneyVersion, StepLog
 
 
 def figures(version: JourneyVersion, tile_key: str, tile: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -48,8 +48,7 @@ def decide_winners(*, now: datetime.datetime) -> int:
     """Pick the winner of every undecided A/B tile that is ready; returns how many were decided."""
     decided = 0
     open_versions = JourneyVersion.objects.filter(
-        journey__status__in=(Journey.Status.LIVE, Journey.Status.PAUSED),
-        runs__state__in=JourneyRun.OPEN_STATES).distinct().select_related("journey")
+        journey__status__in=(Journey.Status.LIVE, Journey.Status.PAUSED)).select_related("journey")
     for version in open_versions:
         tests = {k: t for k, t in version.tiles["tiles"].items()
                  if t.get("type") == "ab_test" and k not in (version.ab_winners or {})}
