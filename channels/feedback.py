@@ -17,11 +17,27 @@ from contacts.models import Channel, ConsentStatus, Topic
 SOFT_BOUNCE_LIMIT = 3
 
 
-def _interaction(delivery: Delivery, kind: str, *, now: datetime.datetime, **columns) -> None:
+TRIGGERS = {"email_opened": "email.opened", "email_clicked": "email.clicked", "email_bounced": "email.bounced",
+            "email_unsubscribed": "email.unsubscribed"}
+
+
+def _interaction(delivery: Delivery, kind: str, *, now: datetime.datetime, payload: dict | None = None,
+                 **columns) -> None:
     people.record_interaction(
         delivery.person, type=kind, occurred_at=now, email_key=delivery.email.key, journey_id=delivery.journey_id,
         tile_key=delivery.tile_key, source="waymark", properties={"delivery": delivery.pk}, **columns,
     )
+    extra = {"link": columns["link"]} if "link" in columns else {}
+    _publish(delivery, TRIGGERS[kind], now=now, **extra, **(payload or {}))
+
+
+def _publish(delivery: Delivery, key: str, *, now: datetime.datetime, **extra) -> None:
+    """The trigger event, stored in the same transaction as the fact; dispatched after commit."""
+    from journeys import services as journeys  # journeys' engine imports channels: import at call time
+
+    payload = {"email_key": delivery.email.key, "delivery": delivery.pk, "journey_id": delivery.journey_id,
+               "tile_key": delivery.tile_key, **extra}
+    journeys.publish(key, person=delivery.person, payload=payload, source="waymark", now=now)
 
 
 def _delivery(delivery_id: int) -> Delivery | None:
@@ -99,7 +115,9 @@ def record_bounce(delivery: Delivery | None, *, address: str, permanent: bool, r
         if delivery is not None:
             Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.BOUNCED, bounced_at=now,
                                                            reason=reason[:200])
-            _interaction(delivery, "email_bounced", now=now, name="hard" if permanent else "soft")
+            kind = "hard" if permanent else "soft"
+            _interaction(delivery, "email_bounced", now=now, name=kind,
+                         payload={"bounce": kind, "reason": reason[:200]})
     return state
 
 
@@ -112,6 +130,7 @@ def record_complaint(delivery: Delivery | None, *, address: str, now: datetime.d
         if delivery is not None:
             people.set_consent(delivery.person, channel=Channel.EMAIL, status=ConsentStatus.OPTED_OUT, now=now,
                                source="spam complaint")
+            _publish(delivery, "email.complained", now=now)
     return state
 
 

@@ -235,7 +235,7 @@ def _record_delivered(deliveries: list[Delivery], *, now: datetime.datetime) -> 
     ingest.publish_many([
         ingest.NewEvent("email.delivered", {"email_key": d.email.key, "delivery": d.pk, "journey_id": d.journey_id,
                                             "tile_key": d.tile_key},
-                        contact_id=d.contact_id, lead_id=d.lead_id, idempotency_key=f"email.delivered:{d.pk}")
+                        contact_id=d.contact_id, lead_id=d.lead_id)
         for d in deliveries
     ], source="waymark", now=now)
 

@@ -63,3 +63,43 @@ def _notify(change: PeopleChange) -> None:
             subscriber(change)
         except Exception:  # one broken subscriber must not stop the others
             logger.exception("people change subscriber %r failed", subscriber)
+
+
+# --- Record changes (opportunities, accounts) ------------------------------------------------------
+@dataclass(frozen=True)
+class RecordChange:
+    """Records of one table that changed in one transaction: which fields, and (for single saves)
+    the values they had before. Reported after commit, like people changes."""
+
+    table: str  # "opportunity" | "account"
+    record_ids: frozenset[int]
+    fields: frozenset[str]
+    created: bool = False
+    previous: tuple[tuple[str, object], ...] = ()  # (field, value before) for a single record
+
+
+RecordSubscriber = Callable[[RecordChange], None]
+_record_subscribers: list[RecordSubscriber] = []
+
+
+def subscribe_records(subscriber: RecordSubscriber) -> RecordSubscriber:
+    if subscriber not in _record_subscribers:
+        _record_subscribers.append(subscriber)
+    return subscriber
+
+
+def report_records_changed(table: str, record_ids: Iterable[int], *, fields: Iterable[str] = (),
+                           created: bool = False, previous: dict[str, object] | None = None) -> None:
+    """Tell record subscribers, once the current transaction commits, that these records changed."""
+    change = RecordChange(table, frozenset(record_ids), frozenset(fields), created,
+                          tuple(sorted((previous or {}).items())))
+    if change.record_ids:
+        transaction.on_commit(lambda: _notify_records(change))
+
+
+def _notify_records(change: RecordChange) -> None:
+    for subscriber in list(_record_subscribers):
+        try:
+            subscriber(change)
+        except Exception:  # one broken subscriber must not stop the others
+            logger.exception("record change subscriber %r failed", subscriber)

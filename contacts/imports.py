@@ -26,7 +26,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from contacts import tasks
-from contacts.hooks import report_people_changed
+from contacts.hooks import report_people_changed, report_records_changed
 from contacts.models import Account, Contact, CustomAttribute, ImportJob
 from contacts.validation import attribute_definitions, coerce_attribute, is_valid_time_zone
 
@@ -290,6 +290,7 @@ def _accounts_by_name(names: set[str]) -> dict[str, Account]:
     missing = [Account(name=n) for n in sorted(names) if n.lower() not in accounts]
     for account in Account.objects.bulk_create(missing):
         accounts[account.name.lower()] = account
+    report_records_changed("account", [a.pk for a in missing], created=True)
     return accounts
 
 

@@ -17,6 +17,7 @@ from contacts.models import (
     Contact,
     DoubleOptIn,
     Interaction,
+    InteractionType,
     Lead,
     SalesQueue,
     Task,
@@ -58,6 +59,7 @@ def set_consent(
             .first()
         )
         old_status = consent.status if consent else ConsentStatus.NOT_SET
+        old_double_opt_in = consent.double_opt_in if consent else DoubleOptIn.NOT_REQUIRED
         if consent is None:
             consent = Consent(**keys, channel=channel, topic=topic)
         if double_opt_in is None:
@@ -74,6 +76,10 @@ def set_consent(
             double_opt_in=double_opt_in, source=source, note=note, changed_by=changed_by,
             changed_at=now,
         )
+        if status != old_status or double_opt_in != old_double_opt_in:
+            _publish("consent.changed", person, now=now, payload={
+                "channel": channel, "topic": topic.key if topic else None, "old_status": old_status,
+                "new_status": status, "double_opt_in": double_opt_in, "source": source})
     return consent
 
 
@@ -146,8 +152,31 @@ def record_interaction(
         **{k: v for k, v in columns.items() if v is not None},
     )
     interaction.full_clean(exclude=["contact", "lead"])
-    interaction.save()
+    with transaction.atomic():
+        interaction.save()
+        if type == InteractionType.PURCHASE:
+            _publish("purchase.completed", person, now=occurred_at, payload=purchase_payload(interaction))
     return interaction
+
+
+def purchase_payload(interaction: Interaction) -> dict[str, Any]:
+    """purchase.completed's payload: the typed columns, and order, currency, products from properties."""
+    properties = interaction.properties or {}
+    products = properties.get("products")
+    if not isinstance(products, list):
+        products = [interaction.product] if interaction.product else []
+    payload = {"amount": float(interaction.amount or 0), "products": [str(p) for p in products]}
+    for name in ("order", "currency"):
+        if properties.get(name) not in (None, ""):
+            payload[name] = str(properties[name])
+    return payload
+
+
+def _publish(key: str, person: Person, *, now: datetime, payload: dict[str, Any]) -> None:
+    """Stored in the caller's transaction with the fact, dispatched after commit."""
+    from journeys import services as journeys  # journeys imports contacts: import at call time
+
+    journeys.publish(key, person=person, payload=payload, source="waymark", now=now)
 
 
 # --- Tasks ----------------------------------------------------------------------------------------

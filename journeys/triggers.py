@@ -185,11 +185,11 @@ def _marketing(key: str, properties: dict[str, Any], required: tuple[str, ...], 
 _marketing("form.submitted", {"form": _TEXT, "fields": {"type": "object"}, "page": _TEXT, "submission": _ID},
            ("form",), "A form was submitted; `fields` holds every submitted value.")
 _marketing("segment.entered", {"segment": _ID, "name": _TEXT}, ("segment",),
-           "The person entered a segment (published when a journey listens for segment triggers).")
+           "The person entered a segment (published while a journey listens for it).")
 _marketing("segment.exited", {"segment": _ID, "name": _TEXT}, ("segment",),
-           "The person left a segment (published when a journey listens for segment triggers).")
+           "The person left a segment (published while a journey listens for it).")
 _marketing("consent.changed", {"channel": _TEXT, "topic": _NULLABLE_TEXT, "old_status": _TEXT, "new_status": _TEXT,
-                               "source": _TEXT}, ("channel", "new_status"),
+                               "double_opt_in": _TEXT, "source": _TEXT}, ("channel", "new_status"),
            "The person's consent for a channel (or one of its topics) changed.")
 _marketing("purchase.completed", {"order": _TEXT, "amount": _NUMBER, "currency": _TEXT, "products": _TEXTS},
            ("amount",), "A purchase was recorded on the person's timeline (API or services).")

@@ -199,6 +199,7 @@ def _run(segment: Segment, kind: str, *, now: datetime.datetime, **diff: Any) ->
         locked = Segment.objects.select_for_update().get(pk=segment.pk)
         refresh = SegmentRefresh.objects.create(segment=locked, kind=kind, started_at=now)
         entered, exited = _write_diff(locked, refresh, now=now, **diff)
+        _publish_changes(locked, refresh, entered=entered, exited=exited, now=now)
         refresh.entered, refresh.exited = entered, exited
         refresh.member_count = locked.member_count + entered - exited
         refresh.duration_ms = int((time.monotonic() - started) * 1000)
@@ -210,6 +211,23 @@ def _run(segment: Segment, kind: str, *, now: datetime.datetime, **diff: Any) ->
     for name, value in fields.items():
         setattr(segment, name, value)
     return refresh
+
+
+def _publish_changes(segment: Segment, refresh: SegmentRefresh, *, entered: int, exited: int,
+                     now: datetime.datetime) -> None:
+    """segment.entered / segment.exited for everyone who moved, in one INSERT … SELECT each, in the
+    refresh's transaction — only while something listens for them (see journeys.ingest.has_listeners)."""
+    from journeys import ingest  # journeys imports segments: import at call time
+
+    people = (f"SELECT c.contact_id, c.lead_id FROM {MembershipChange._meta.db_table} c "
+              "WHERE c.refresh_id = %s AND c.change = %s")
+    for change, count in (("entered", entered), ("exited", exited)):
+        key = f"segment.{change}"
+        if count and ingest.has_listeners(key):
+            ingest.publish_selected(
+                key, people_sql=people,
+                params=[refresh.pk, change], payload={"segment": segment.pk, "name": segment.name},
+                source="segments", now=now)
 
 
 def refresh(segment: Segment, *, now: datetime.datetime) -> SegmentRefresh:

@@ -138,7 +138,7 @@ def test_interactions_consent_and_account_changes_report_their_people(changes, n
     account.save()
     assert ("interaction.purchase" in changes[0].fields) and changes[0].contact_ids == {contact.pk}
     assert changes[1].lead_ids == {lead.pk} and "consent.email" in changes[1].fields
-    assert changes[-1].contact_ids == {contact.pk} and changes[-1].fields == {"account"}
+    assert changes[-1].contact_ids == {contact.pk} and changes[-1].fields == {"account.industry"}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,213 @@
+"""Getting many events in: the bulk door (`publish_many`, one INSERT and one dispatch task per small
+batch), the set-based door (`publish_selected`, one INSERT … SELECT), finding the person a custom
+trigger's payload names, and the per-trigger fair-use rate.
+
+`journeys.services.publish` stays the door for one event; these are its bulk siblings and store
+exactly the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+
+from contacts.models import Contact, Lead
+from journeys import tasks, triggers
+from journeys.models import CustomTrigger, Journey, JourneyRun, TriggerEvent
+
+Person = Contact | Lead
+DISPATCH_BATCH = 200  # events per Celery dispatch task
+DEFAULT_RATE_PER_MINUTE = 60_000
+
+
+@dataclass
+class NewEvent:
+    """One event to store: its trigger key, whose it is (contact or lead id), and its payload."""
+
+    key: str
+    payload: dict[str, Any]
+    contact_id: int | None = None
+    lead_id: int | None = None
+    idempotency_key: str | None = None
+
+    @classmethod
+    def of(cls, key: str, person: Person, payload: dict[str, Any], idempotency_key: str | None = None) -> NewEvent:
+        if isinstance(person, Contact):
+            return cls(key, payload, contact_id=person.pk, idempotency_key=idempotency_key)
+        return cls(key, payload, lead_id=person.pk, idempotency_key=idempotency_key)
+
+
+class InvalidEvents(ValueError):
+    """Some events break their trigger's schema: `errors` maps the event's index to its problems."""
+
+    def __init__(self, errors: dict[int, list[str]]):
+        self.errors = errors
+        first = next(iter(errors.items()))
+        super().__init__(f"{len(errors)} invalid event(s); event {first[0]}: " + "; ".join(first[1]))
+
+
+def publish_many(events: Sequence[NewEvent], *, source: str, now: datetime.datetime) -> list[TriggerEvent]:
+    """Store these events in one INSERT and dispatch them after commit, DISPATCH_BATCH per task.
+    Returns one TriggerEvent per input, in order; a repeated idempotency key (stored before, or
+    earlier in this batch) gives the first event and stores nothing."""
+    errors = validation_errors(events)
+    if errors:
+        raise InvalidEvents(errors)
+    wanted = {e.idempotency_key for e in events if e.idempotency_key}
+    known = {e.idempotency_key: e for e in TriggerEvent.objects.filter(idempotency_key__in=wanted)} if wanted else {}
+    rows: list[TriggerEvent] = []
+    result: list[TriggerEvent] = []
+    for event in events:
+        if event.idempotency_key and event.idempotency_key in known:
+            result.append(known[event.idempotency_key])
+            continue
+        row = TriggerEvent(contact_id=event.contact_id, lead_id=event.lead_id, key=event.key, payload=event.payload,
+                           source=source, idempotency_key=event.idempotency_key or None, occurred_at=now)
+        if event.idempotency_key:
+            known[event.idempotency_key] = row
+        rows.append(row)
+        result.append(row)
+    try:
+        with transaction.atomic():
+            TriggerEvent.objects.bulk_create(rows, batch_size=1000)
+    except IntegrityError:
+        # Another request stored one of these idempotency keys meanwhile: take them one by one.
+        return _publish_one_by_one(events, source=source, now=now)
+    dispatch_on_commit([row.pk for row in rows], now=now)
+    return result
+
+
+def _publish_one_by_one(events: Sequence[NewEvent], *, source: str, now: datetime.datetime) -> list[TriggerEvent]:
+    result = []
+    for event in events:
+        row = TriggerEvent(contact_id=event.contact_id, lead_id=event.lead_id, key=event.key, payload=event.payload,
+                           source=source, idempotency_key=event.idempotency_key or None, occurred_at=now)
+        try:
+            with transaction.atomic():
+                row.save()
+        except IntegrityError:
+            row = TriggerEvent.objects.get(idempotency_key=event.idempotency_key)
+        else:
+            dispatch_on_commit([row.pk], now=now)
+        result.append(row)
+    return result
+
+
+def dispatch_on_commit(event_ids: list[int], *, now: datetime.datetime) -> None:
+    for start in range(0, len(event_ids), DISPATCH_BATCH):
+        tasks.dispatch_events.delay_on_commit(event_ids[start:start + DISPATCH_BATCH], now.timestamp())
+
+
+def validation_errors(events: Iterable[NewEvent]) -> dict[int, list[str]]:
+    """Schema problems by event index (each trigger's schema looked up once)."""
+    schemas: dict[str, dict[str, Any] | None] = {}
+    errors: dict[int, list[str]] = {}
+    for index, event in enumerate(events):
+        if event.key not in schemas:
+            trigger = triggers.get(event.key)
+            schemas[event.key] = trigger.schema if trigger else None
+        schema = schemas[event.key]
+        if schema is None:
+            errors[index] = [f"key: unknown trigger {event.key!r}"]
+        elif (event.contact_id is None) == (event.lead_id is None):
+            errors[index] = ["person: give exactly one of a contact or a lead"]
+        else:
+            problems = triggers.payload_errors(event.key, event.payload, schema=schema)
+            if problems:
+                errors[index] = problems
+    return errors
+
+
+def publish_selected(key: str, *, people_sql: str, params: Sequence[Any], payload: dict[str, Any], source: str,
+                     now: datetime.datetime) -> int:
+    """Set-based door: one event per row of `people_sql` (columns contact_id, lead_id), all with
+    the same payload, stored by one INSERT … SELECT in the caller's transaction and dispatched
+    after commit. Returns how many were stored."""
+    problems = triggers.payload_errors(key, payload)
+    if problems:
+        raise ValueError(f"Invalid payload for trigger {key!r}: " + "; ".join(problems))
+    table, q = TriggerEvent._meta.db_table, connection.ops.quote_name
+    at = connection.ops.adapt_datetimefield_value(now)
+    columns = ", ".join(q(c) for c in ("contact_id", "lead_id", "key", "payload", "source", "occurred_at"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {q(table)} ({columns}) "
+            f"SELECT s.contact_id, s.lead_id, %s, %s, %s, %s FROM ({people_sql}) s RETURNING id",
+            [key, json.dumps(payload), source, at, *params],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    dispatch_on_commit(ids, now=now)
+    return len(ids)
+
+
+# --- Custom triggers fired by integrations ------------------------------------------------------------
+class PersonNotFound(LookupError):
+    pass
+
+
+def find_person(trigger: CustomTrigger, payload: dict[str, Any]) -> Person:
+    """The person the payload names; a new lead when nobody matches and the trigger says so."""
+    value = payload.get(trigger.person_field)
+    if trigger.identifies == CustomTrigger.Identifies.CONTACT_ID:
+        person = Contact.objects.filter(pk=value).first() if isinstance(value, int) else None
+    elif trigger.identifies == CustomTrigger.Identifies.LEAD_ID:
+        person = Lead.objects.filter(pk=value).first() if isinstance(value, int) else None
+    else:
+        email = value.strip().lower() if isinstance(value, str) else ""
+        person = (Contact.objects.filter(email=email).order_by("pk").first()
+                  or Lead.objects.filter(email=email).order_by("pk").first()) if email else None
+        if person is None and email and trigger.when_unmatched == CustomTrigger.WhenUnmatched.CREATE_LEAD:
+            person = Lead.objects.create(email=email, source=f"trigger {trigger.key}")
+    if person is None:
+        raise PersonNotFound(f"{trigger.person_field}: no {trigger.get_identifies_display().lower()} "
+                             f"matches {value!r}")
+    return person
+
+
+# --- Fair use ---------------------------------------------------------------------------------------
+def rate_per_minute(key: str) -> int:
+    """Events per minute the API accepts for this trigger: the custom trigger's own limit, else
+    WAYMARK_TRIGGER_RATE_LIMITS[key], else WAYMARK_TRIGGER_RATE_PER_MINUTE (settings)."""
+    custom = CustomTrigger.objects.filter(key=key).values_list("rate_limit_per_minute", flat=True).first()
+    if custom:
+        return custom
+    per_key = getattr(settings, "WAYMARK_TRIGGER_RATE_LIMITS", {})
+    return per_key.get(key) or getattr(settings, "WAYMARK_TRIGGER_RATE_PER_MINUTE", DEFAULT_RATE_PER_MINUTE)
+
+
+def take_rate(key: str, count: int, *, now: datetime.datetime) -> int | None:
+    """Count `count` events against this minute's allowance; None if they fit, else the seconds
+    until the next minute (nothing is counted then). The counter lives in the cache (Redis in
+    production), so every web process shares it."""
+    limit = rate_per_minute(key)
+    seconds = int(now.timestamp())
+    counter = f"waymark:trigger-rate:{key}:{seconds // 60}"
+    cache.add(counter, 0, timeout=120)
+    try:
+        used = cache.incr(counter, count)
+    except ValueError:  # expired between add and incr
+        cache.add(counter, 0, timeout=120)
+        used = cache.incr(counter, count)
+    if used > limit:
+        cache.decr(counter, count)
+        return 60 - seconds % 60
+    return None
+
+
+def has_listeners(key: str) -> bool:
+    """Does anything react to `key` now: a live or paused journey entering, exiting or scoring a
+    goal on it, a run waiting for it, or a custom trigger? (Set-based publishers skip events no one
+    would hear, so a big segment refresh stays one INSERT … SELECT, or none.)"""
+    listening = Q(entry_trigger=key) | Q(exit_trigger=key) | Q(goal_trigger=key)
+    if key == "segment.entered":  # continuous segment journeys take newcomers from these events
+        listening |= Q(entry_segment__isnull=False, entry_mode=Journey.EntryMode.CONTINUOUS)
+    journeys = Journey.objects.filter(listening, status__in=[Journey.Status.LIVE, Journey.Status.PAUSED])
+    return journeys.exists() or JourneyRun.objects.filter(waiting_for=key).open().exists()
