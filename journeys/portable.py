@@ -403,6 +403,8 @@ def import_journey(doc: dict[str, Any] | str | bytes, *, now: datetime.datetime,
         result.errors.append(str(exc))
         return result
     canonical, result.errors = normalize(raw)
+    if not canonical:
+        return result
     if journey is not None and journey.status != Journey.Status.DRAFT:
         result.errors.insert(0, f"journey {journey.name!r} is {journey.get_status_display().lower()}: only a draft "
                                 "can be overwritten; create a new version instead")

@@ -2,6 +2,8 @@
 
 from rest_framework.routers import BaseRouter
 
+from journeys.api import journeys
+
 
 def register(router: BaseRouter) -> None:
-    pass
+    journeys.register(router)

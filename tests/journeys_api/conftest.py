@@ -11,7 +11,7 @@ from journeys.models import EXIT, Journey
 from segments.models import Segment
 from tests.channels.conftest import brand, fresh_render_cache, make_email, sender  # noqa: F401
 from tests.factories import SalesQueueFactory, UserFactory
-from tests.journeys.conftest import journey_of, published_email  # noqa: F401
+from tests.journeys.conftest import journey_of, published_email, subscribed  # noqa: F401
 
 EVERYONE = {"version": 1, "match": "all", "conditions": []}
 
