@@ -1,7 +1,7 @@
 """The demo's two forms and landing page, a real SMTP server, and helpers to post like a browser."""
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.utils import timezone
 
 from contacts.demo import forms as demo_forms
@@ -10,13 +10,19 @@ from tests.channels.conftest import Inbox, smtp_server  # noqa: F401 — the rea
 from tests.conftest import T0
 
 
+def _clear_local_cache():
+    # Never clear a shared Redis here: that would flush other processes' keys too.
+    if type(caches["default"]).__module__.endswith("locmem"):
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def fresh_limits(settings):
     """Each test starts with empty rate-limit windows and no minimum fill time (time is not faked)."""
     settings.WAYMARK_FORM_MIN_FILL_SECONDS = 0
-    cache.clear()
+    _clear_local_cache()
     yield
-    cache.clear()
+    _clear_local_cache()
 
 
 @pytest.fixture
