@@ -1,0 +1,50 @@
+"""The canvas, rendered on the server: the draft (with validation problems pinned to tiles) or the
+live version (with per-tile figures), laid out by journeys/views/layout.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from channels.models import Email
+from journeys import catalog, drafts, queries
+from journeys.validation import validate_journey
+from journeys.views import layout
+from segments.models import Segment
+
+
+def names_for(doc: dict[str, Any]) -> dict[str, str]:
+    """Display names of what tiles refer to: emails by key, segments as "segment:<id>"."""
+    tiles = [t for t in (doc.get("tiles") or {}).values() if isinstance(t, dict)]
+    keys = {t.get("email") for t in tiles if t.get("email")}
+    segment_ids = {t.get("segment") for t in tiles if isinstance(t.get("segment"), int)}
+    names = dict(Email.objects.filter(key__in=keys).values_list("key", "name")) if keys else {}
+    if segment_ids:
+        names.update({f"segment:{pk}": name for pk, name in
+                      Segment.objects.filter(pk__in=segment_ids).values_list("pk", "name")})
+    return names
+
+
+def canvas_context(journey, *, live: bool = False, editable: bool = False, path: list[str] | None = None,
+                   selected: str = "") -> dict[str, Any]:
+    """What the canvas template draws: the draft (or, live, the running version with figures)."""
+    version = queries.live_version(journey) if live else None
+    doc = version.tiles if version is not None else drafts.normalized(journey.tiles)
+    errors = {} if live else validate_journey(journey)
+    figures = queries.tile_figures(journey, doc.get("tiles") or {}) if live else None
+    root = layout.layout(doc, errors=errors, names=names_for(doc), figures=figures, path=set(path or ()))
+    return {
+        "journey": journey, "root": root, "live": live, "editable": editable and not live, "selected": selected,
+        "orphans": [(key, catalog.label(doc["tiles"][key]), errors.get(key, []))
+                    for key in layout.unreachable(doc, root)],
+        "journey_errors": errors.get("", []), "error_count": sum(len(v) for v in errors.values()),
+        "version": version, "test_path": path or [],
+    }
+
+
+def render_canvas(journey, *, live: bool = False, editable: bool = True, path: list[str] | None = None) -> str:
+    """The canvas HTML of a journey, rendered on the server (the builder page embeds it; `bench
+    journeys` times it). `live=True` draws the running version with its per-tile figures."""
+    return render_to_string("journeys/partials/canvas.html",
+                            canvas_context(journey, live=live, editable=editable, path=path))
