@@ -131,25 +131,6 @@ class DocumentField(serializers.JSONField):
     pass
 
 
-class JourneyTestRunSerializer(PersonRefSerializer):
-    """Who to run the draft for, and what happens to them along the way."""
-
-    script = serializers.ListField(
-        child=serializers.DictField(), required=False, default=list,
-        help_text='Simulated timeline: e.g. {"after": {"days": 1}, "trigger": "email.clicked", "payload": {…}}')
-    now = serializers.DateTimeField(required=False, help_text="Where the virtual clock starts (default: now)")
-
-    class Meta:
-        model = JourneyRun
-        fields = ["contact", "lead", "script", "now"]
-
-
-class JourneyTestRunResultSerializer(serializers.Serializer):
-    path = serializers.ListField(child=serializers.DictField(), help_text="Steps with their reasons and text")
-    tiles = serializers.ListField(child=serializers.CharField(), help_text="Tile keys visited, in order")
-    state = serializers.CharField(help_text="Where the test person ended: done, exited, waiting…")
-
-
 class JourneyRunSerializer(PersonRefSerializer):
     version = serializers.IntegerField(source="version.number", read_only=True)
 
@@ -165,6 +146,32 @@ class JourneyPathStepSerializer(serializers.Serializer):
     tile = serializers.CharField(help_text='A tile key, or "$entry" / "$exit"')
     reason = serializers.DictField(help_text='The reason as data, e.g. {"code": "quiet_hours", "until": …}')
     text = serializers.CharField(help_text="The reason as a sentence")
+
+
+class JourneyTestRunSerializer(PersonRefSerializer):
+    """Who to run the journey for, how they enter, and what happens to them along the way."""
+
+    script = serializers.ListField(
+        child=serializers.DictField(), required=False, default=list,
+        help_text='The simulated timeline, times after entry: {"after": {"days": 1}, "trigger": '
+        '"purchase.completed", "payload": {…}} or {"after": {"hours": 3}, "interaction": "clicked", '
+        '"tile": <send-email tile>, "link": <url>?}')
+    entry_payload = serializers.DictField(required=False, default=dict,
+                                          help_text="The entry trigger's payload (trigger-based journeys)")
+    now = serializers.DateTimeField(required=False, help_text="Where the virtual clock starts (default: now)")
+
+    class Meta:
+        model = JourneyRun
+        fields = ["contact", "lead", "entry_payload", "script", "now"]
+
+
+class JourneyTestRunResultSerializer(serializers.Serializer):
+    path = JourneyPathStepSerializer(many=True, help_text="The path the person would take, and why")
+    tiles = serializers.ListField(child=serializers.CharField(), help_text="Tile keys visited, in order")
+    state = serializers.CharField(help_text="Where the test person ended: done, exited, waiting…")
+    exit_reason = serializers.JSONField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True, help_text="Simulated time the run finished")
+    simulated_until = serializers.DateTimeField(help_text="Where the virtual clock stopped")
 
 
 class JourneyRunDetailSerializer(JourneyRunSerializer):

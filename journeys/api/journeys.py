@@ -28,11 +28,13 @@ from rest_framework.routers import BaseRouter
 from contacts.api.base import FIELD_ERRORS, ErrorSerializer, ModelViewSet
 from contacts.api.filters import by_id
 from contacts.auth import VIEW_PERMISSION, ChangeActionPermissions, ScopedModelPermissions
-from journeys import portable, serializers, services
+from contacts.serializers import person_of
+from journeys import portable, serializers, services, testmode
 from journeys.api import runs
 from journeys.models import Journey, JourneyRun
 from journeys.validation import validate_journey
 
+INVALID = "The journey does not validate; fix the tiles named in errors."
 TRUE_VALUES = {"1", "true", "yes", "on"}
 EDITABLE = (Journey.Status.DRAFT, Journey.Status.STOPPED)
 LIVE_EDIT = ("This journey is {status}: its tiles are frozen in versions. Edit it by creating a new version "
@@ -63,19 +65,19 @@ class TileErrors(APIException):
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "invalid"
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
+    def __init__(self, errors: dict[str, list[str]], detail: str = INVALID) -> None:
         super().__init__()
-        self.detail = {"detail": "The journey does not validate; fix the tiles named in errors.", "errors": errors}
+        self.detail = {"detail": detail, "errors": errors}
 
 
 @contextmanager
-def lifecycle_errors() -> Iterator[None]:
+def lifecycle_errors(detail: str = INVALID) -> Iterator[None]:
     """A service refusing for validation (errors per tile) answers 400; for the state it is in, 409."""
     try:
         yield
     except DjangoValidationError as exc:
         if hasattr(exc, "error_dict"):
-            raise TileErrors(exc.message_dict) from exc
+            raise TileErrors(exc.message_dict, detail) from exc
         raise Conflict(" ".join(exc.messages)) from exc
 
 
@@ -297,6 +299,25 @@ class JourneyViewSet(ModelViewSet):
             filter_backends=[])
     def import_over(self, request: Request, pk: str | None = None) -> Response:
         return self._import(request, journey=self.get_object())
+
+    @extend_schema(summary="Test-run a journey", description="Runs the journey (a draft is fine) for one test "
+                   "contact or lead on a virtual clock that fast-forwards waits, with a scripted timeline of "
+                   "triggers and email opens or clicks, through the real engine, then rolls everything back: "
+                   "nothing is sent or kept. Answers the path the person would take. An invalid journey or "
+                   "script answers 400 with errors per tile (or `script[i]`). Needs only view permission.",
+                   request=serializers.JourneyTestRunSerializer,
+                   responses={200: serializers.JourneyTestRunResultSerializer, 400: TILE_ERRORS})
+    @action(detail=True, methods=["post"], url_path="test-run", url_name="test-run",
+            permission_classes=[ReadOnlyCheckPermissions], filter_backends=[])
+    def test_run(self, request: Request, pk: str | None = None) -> Response:
+        journey = self.get_object()
+        form = serializers.JourneyTestRunSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        with lifecycle_errors("The test run cannot start; see errors."):
+            result = testmode.test_run(journey, person=person_of(data), script=data["script"],
+                                       entry_payload=data["entry_payload"], now=data.get("now") or timezone.now())
+        return Response(serializers.JourneyTestRunResultSerializer(result).data)
 
     def _import(self, request: Request, *, journey: Journey | None) -> Response:
         dry_run = request.query_params.get("dry_run", "").strip().lower() in TRUE_VALUES

@@ -259,3 +259,30 @@ def test_sales_users_read_journeys_but_cannot_change_them(sales_client, draft):
 
 def test_anonymous_requests_are_refused(draft):
     assert Client().get(JOURNEYS).status_code == 401
+
+
+def test_a_test_run_shows_the_path_and_keeps_nothing(marketer, brew_journey, subscribed):
+    reader = key_client(marketer, APIKey.Scope.READ)
+    ann = subscribed()
+    url = f"{JOURNEYS}{brew_journey.pk}/test-run/"
+    response = post(reader, url, {"contact": ann.pk, "entry_payload": {"form": "brew"}, "script": [
+        {"after": {"hours": 3}, "interaction": "clicked", "tile": "send_guide",
+         "link": "https://contoso.test/grinders"}]})
+    assert response.status_code == 200, response.json()
+    result = response.json()
+    assert result["tiles"] == ["send_guide", "two_days", "clicked", "offer", "call"]
+    assert result["state"] == "done"
+    assert "branch Clicked grinders: yes" in [step["text"] for step in result["path"]]
+    assert not JourneyRun.objects.exists() and not brew_journey.versions.exists()
+    brew_journey.refresh_from_db()
+    assert brew_journey.status == "draft"
+
+
+def test_a_bad_test_run_script_is_pinned_to_its_item(marketer_client, brew_journey, subscribed):
+    response = post(marketer_client, f"{JOURNEYS}{brew_journey.pk}/test-run/", {
+        "contact": subscribed().pk, "entry_payload": {"form": "brew"},
+        "script": [{"after": {"hours": 1}, "trigger": "nope.never"}]})
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The test run cannot start; see errors.",
+                               "errors": {"script[0]": ["unknown trigger 'nope.never'"]}}
+    assert post(marketer_client, f"{JOURNEYS}{brew_journey.pk}/test-run/", {}).status_code == 400
