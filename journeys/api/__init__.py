@@ -2,8 +2,9 @@
 
 from rest_framework.routers import BaseRouter
 
-from journeys.api import journeys
+from journeys.api import journeys, triggers
 
 
 def register(router: BaseRouter) -> None:
     journeys.register(router)
+    triggers.register(router)
