@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
 from contacts import imports
@@ -15,14 +16,21 @@ from contacts.models import (
     ConsentChange,
     Contact,
     CustomAttribute,
+    FormConsent,
+    FormField,
+    FormSubmission,
     ImportJob,
     Interaction,
+    LandingPage,
     Lead,
     Opportunity,
     SalesQueue,
     Task,
     Topic,
+    WebForm,
 )
+from contacts.webforms import queries as webform_queries
+from contacts.webforms import services as webform_services
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -256,3 +264,97 @@ class APIKeyAdmin(admin.ModelAdmin):
 admin.site.site_header = "Waymark administration"
 admin.site.site_title = "Waymark admin"
 admin.site.index_title = "Back office"
+
+
+# --- Forms and landing pages ----------------------------------------------------------------------
+class FormFieldInline(admin.StackedInline):
+    model = FormField
+    extra = 0
+    fields = [("position", "label", "key", "kind"), ("maps_to", "required"), ("help_text", "placeholder"),
+              ("choices", "default_value"), ("max_length", "min_value", "max_value"), ("pattern", "pattern_message")]
+
+
+class FormConsentInline(admin.TabularInline):
+    model = FormConsent
+    extra = 0
+    fields = ["position", "channel", "topic", "wording", "required"]
+
+
+@admin.register(WebForm)
+class WebFormAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "status", "creates", "matching", "double_opt_in", "submission_count"]
+    list_filter = ["status", "creates", "double_opt_in"]
+    search_fields = ["name", "slug", "title"]
+    prepopulated_fields = {"slug": ["name"]}
+    raw_id_fields = ["confirmation_email"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+    inlines = [FormFieldInline, FormConsentInline]
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(submission_count=Count("submissions"))
+
+    @admin.display(description="Submissions", ordering="submission_count")
+    def submission_count(self, form: WebForm) -> int:
+        return form.submission_count
+
+    def save_model(self, request: HttpRequest, obj: WebForm, form, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(FormSubmission)
+class FormSubmissionAdmin(admin.ModelAdmin):
+    """Submissions are what people sent: view, search and export them; they are not edited."""
+
+    list_display = ["submitted_at", "form", "email", "contact", "lead", "created_person", "double_opt_in"]
+    list_filter = ["form", "double_opt_in", "created_person"]
+    search_fields = ["email", "values"]
+    list_select_related = ["form", "contact", "lead"]
+    raw_id_fields = ["contact", "lead"]
+    date_hierarchy = "submitted_at"
+    actions = ["export_csv"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Export the selected submissions as CSV (one form at a time)")
+    def export_csv(self, request: HttpRequest, queryset):
+        forms = list(WebForm.objects.filter(pk__in=queryset.values("form")).distinct()[:2])
+        if len(forms) != 1:
+            self.message_user(request, "Select the submissions of one form: each form has its own columns.",
+                              messages.ERROR)
+            return None
+        response = StreamingHttpResponse(webform_queries.csv_rows(forms[0], queryset.order_by("-submitted_at")),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{forms[0].slug}-submissions.csv"'
+        return response
+
+
+@admin.register(LandingPage)
+class LandingPageAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "status", "brand", "published_at"]
+    list_filter = ["status", "brand"]
+    search_fields = ["name", "slug", "title"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["status", "published_blocks", "published_at", "created_by", "created_at", "updated_at"]
+    actions = ["publish", "unpublish"]
+
+    @admin.action(description="Publish the drafts of the selected pages")
+    def publish(self, request: HttpRequest, queryset) -> None:
+        for page in queryset:
+            try:
+                webform_services.publish_page(page, now=timezone.now())
+            except ValidationError as exc:
+                self.message_user(request, f"{page}: not published: {'; '.join(exc.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, f"{page}: published at {page.public_url()}", messages.SUCCESS)
+
+    @admin.action(description="Unpublish the selected pages")
+    def unpublish(self, request: HttpRequest, queryset) -> None:
+        for page in queryset:
+            webform_services.unpublish_page(page)
+        self.message_user(request, f"Unpublished {queryset.count()} page(s).", messages.SUCCESS)

@@ -18,6 +18,13 @@ from contacts.api.people import (
     LeadViewSet,
     OpportunityViewSet,
 )
+from contacts.api.webforms import (
+    FormConsentViewSet,
+    FormFieldViewSet,
+    FormSubmissionViewSet,
+    LandingPageViewSet,
+    WebFormViewSet,
+)
 
 VIEWSETS = [
     ("contacts", ContactViewSet, "contact"),
@@ -32,6 +39,11 @@ VIEWSETS = [
     ("sales-queues", SalesQueueViewSet, "sales-queue"),
     ("custom-attributes", CustomAttributeViewSet, "custom-attribute"),
     ("imports", ImportJobViewSet, "import"),
+    ("forms", WebFormViewSet, "form"),
+    ("form-fields", FormFieldViewSet, "form-field"),
+    ("form-consents", FormConsentViewSet, "form-consent"),
+    ("form-submissions", FormSubmissionViewSet, "form-submission"),
+    ("landing-pages", LandingPageViewSet, "landing-page"),
 ]
 
 

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
-from contacts.models.consent import Channel, Topic
+from contacts.models.consent import Channel, DoubleOptIn, Topic
 from contacts.models.person_ref import PersonRef
 from contacts.webforms import blocks
 
@@ -200,18 +200,14 @@ class FormConsent(models.Model):
 class FormSubmission(PersonRef):
     """One accepted submission: the values as sent, the consent wording shown, and who it became."""
 
-    class Confirmation(models.TextChoices):
-        NOT_REQUIRED = "not_required", "Not required"
-        PENDING = "pending", "Awaiting confirmation"
-        CONFIRMED = "confirmed", "Confirmed"
-
     form = models.ForeignKey(WebForm, on_delete=models.PROTECT, related_name="submissions")
     email = models.CharField(max_length=254, blank=True, db_index=True)
     values = models.JSONField(default=dict, blank=True)
     consents = models.JSONField(default=list, blank=True,
                                 help_text="Each checkbox: channel, topic, the wording shown and whether ticked")
     created_person = models.BooleanField(default=False, help_text="No one matched; the submission created them")
-    confirmation = models.CharField(max_length=14, choices=Confirmation.choices, default=Confirmation.NOT_REQUIRED)
+    double_opt_in = models.CharField(max_length=14, choices=DoubleOptIn.choices, default=DoubleOptIn.NOT_REQUIRED,
+                                     help_text="Whether the consent given still awaits the confirmation link")
     confirmed_at = models.DateTimeField(null=True, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)

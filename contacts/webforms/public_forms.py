@@ -92,7 +92,7 @@ class PublicForm(forms.Form):
     """A visitor's view of a WebForm: its fields in order, then its consent checkboxes."""
 
     def __init__(self, webform: WebForm, *args: Any, fields: list[FormField] | None = None,
-                 consents: list[FormConsent] | None = None, **kwargs: Any):
+                 consents: list[FormConsent] | None = None, api: bool = False, **kwargs: Any):
         kwargs.setdefault("auto_id", f"wm-{webform.slug}-%s")  # several forms may share a landing page
         super().__init__(*args, **kwargs)
         self.webform = webform
@@ -107,6 +107,8 @@ class PublicForm(forms.Form):
                 label=consent.wording, required=consent.required,
                 error_messages={"required": "Please tick this box to continue."},
             )
+        if api:  # server to server: an authenticated caller, no browser defences
+            return
         # Never shown to people (off-screen, no tab stop); bots fill every field they find.
         self.fields[HONEYPOT] = forms.CharField(required=False, max_length=200, label="Leave this empty")
         self.fields[TOKEN] = forms.CharField(widget=forms.HiddenInput, max_length=2000)

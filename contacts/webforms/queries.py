@@ -55,9 +55,9 @@ def csv_rows(form: WebForm, rows: QuerySet[FormSubmission]) -> Iterator[str]:
         return buffer.getvalue()
 
     yield line(["submitted_at", "email", "person_type", "person_id", *[label for _key, label in fields],
-                *[f"consent: {wording[:80]}" for _pk, wording in boxes], "confirmation", "page_url", "ip_address",
+                *[f"consent: {wording[:80]}" for _pk, wording in boxes], "double_opt_in", "page_url", "ip_address",
                 "created_person"])
-    columns = ("submitted_at", "email", "contact_id", "lead_id", "values", "consents", "confirmation", "page_url",
+    columns = ("submitted_at", "email", "contact_id", "lead_id", "values", "consents", "double_opt_in", "page_url",
                "ip_address", "created_person")
     for submission in rows.select_related(None).only(*columns).iterator(chunk_size=2000):
         given = {c.get("id"): c.get("given") for c in submission.consents}
@@ -66,6 +66,6 @@ def csv_rows(form: WebForm, rows: QuerySet[FormSubmission]) -> Iterator[str]:
             "contact" if submission.contact_id else "lead", submission.contact_id or submission.lead_id,
             *[_cell(submission.values.get(key)) for key, _label in fields],
             *["yes" if given.get(pk) else "no" for pk, _wording in boxes],
-            submission.confirmation, _cell(submission.page_url), submission.ip_address or "",
+            submission.double_opt_in, _cell(submission.page_url), submission.ip_address or "",
             "yes" if submission.created_person else "no",
         ])

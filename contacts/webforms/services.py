@@ -170,8 +170,7 @@ def _submit(form: WebForm, fields: list, boxes: list[FormConsent], *, values: di
                    "wording": box.wording, "given": bool(consents_given.get(box.pk))} for box in boxes],
         created_person=created, ip_address=visit.ip_address, user_agent=visit.user_agent[:300],
         page_url=visit.page_url[:2000], client_key=client_key or None, submitted_at=now,
-        confirmation=FormSubmission.Confirmation.PENDING if double_opt_in
-        else FormSubmission.Confirmation.NOT_REQUIRED,
+        double_opt_in=DoubleOptIn.PENDING if double_opt_in else DoubleOptIn.NOT_REQUIRED,
     )
     people.record_interaction(
         person, type=InteractionType.FORM_SUBMITTED, occurred_at=now, source=SOURCE, link=visit.page_url[:2000],
@@ -200,8 +199,8 @@ def confirm(submission: FormSubmission, *, now: datetime.datetime) -> bool:
     count. False if it was already confirmed. An opt-out recorded since stays an opt-out."""
     with transaction.atomic():
         updated = FormSubmission.objects.filter(
-            pk=submission.pk, confirmation=FormSubmission.Confirmation.PENDING,
-        ).update(confirmation=FormSubmission.Confirmation.CONFIRMED, confirmed_at=now)
+            pk=submission.pk, double_opt_in=DoubleOptIn.PENDING,
+        ).update(double_opt_in=DoubleOptIn.CONFIRMED, confirmed_at=now)
         if not updated:
             return False
         person = submission.person
@@ -212,7 +211,7 @@ def confirm(submission: FormSubmission, *, now: datetime.datetime) -> bool:
             if (consent.channel, consent.topic.key if consent.topic_id else None) in scopes:
                 people.confirm_double_opt_in(person, channel=consent.channel, topic=consent.topic, now=now,
                                              source=f"form:{submission.form.slug} (confirmed)")
-    submission.confirmation, submission.confirmed_at = FormSubmission.Confirmation.CONFIRMED, now
+    submission.double_opt_in, submission.confirmed_at = DoubleOptIn.CONFIRMED, now
     return True
 
 

@@ -108,7 +108,7 @@ def test_double_opt_in_counts_only_after_the_signed_link(brew_guide, post_form, 
     assert people.may_send(lead, channel="email")
     newsletter = brew_guide.consents.get().topic
     assert people.may_send(lead, channel="email", topic=newsletter)
-    assert FormSubmission.objects.get().confirmation == FormSubmission.Confirmation.CONFIRMED
+    assert FormSubmission.objects.get().double_opt_in == DoubleOptIn.CONFIRMED
     assert ConsentChange.objects.filter(lead=lead, double_opt_in=DoubleOptIn.CONFIRMED).count() == 2
     again = client.post(f"/{path}")
     assert b"Already confirmed" in again.content

@@ -30,7 +30,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from contacts.models import LandingPage, WebForm
+from contacts.models import DoubleOptIn, LandingPage, WebForm
 from contacts.webforms import blocks, services, throttle, tokens
 from contacts.webforms.public_forms import PAGE, PREFILL, TOKEN, PublicForm, prefill_initial
 
@@ -269,7 +269,7 @@ def confirm_view(request: HttpRequest, token: str) -> HttpResponse:
             "title": "This link has expired", "message": "Submit the form again and we will send a new link.",
         }, status=404)
     form = submission.form
-    confirmed = submission.confirmation == submission.Confirmation.CONFIRMED
+    confirmed = submission.double_opt_in == DoubleOptIn.CONFIRMED
     just_now = False
     if request.method == "POST" and not confirmed:
         just_now = services.confirm(submission, now=timezone.now())
