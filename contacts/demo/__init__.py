@@ -16,7 +16,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from contacts import roles
-from contacts.demo import catalog, consent, people, sales, timeline
+from contacts.demo import catalog, consent, forms, people, sales, timeline
 from contacts.models import Account
 
 CONTACTS = 500
@@ -74,9 +74,12 @@ def seed_demo(*, now: datetime, contacts: int = CONTACTS, leads: int = LEADS) ->
     roles.sync_roles()
     with transaction.atomic():
         users, users_created = ensure_demo_users()
+        # Forms and the landing page are found by slug, so databases seeded before they existed get them too.
+        demo_forms = forms.ensure_forms(now=now)
         if is_seeded():
             return SeedResult(seeded=False, users_created=users_created)
         counts = _seed_data(random.Random(42), users, now=now, contacts=contacts, leads=leads)
+        counts["forms"] = sum(isinstance(v, forms.WebForm) for v in demo_forms.values())
     return SeedResult(seeded=True, users_created=users_created, counts=counts)
 
 

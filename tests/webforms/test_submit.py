@@ -4,16 +4,22 @@ import pytest
 
 from channels.models import Delivery
 from contacts import services as people
+from contacts.demo import forms as demo_forms
 from contacts.models import (
     ConsentChange,
     ConsentStatus,
     Contact,
     DoubleOptIn,
+    FormConsent,
+    FormField,
     FormSubmission,
     Interaction,
+    LandingPage,
     Lead,
+    WebForm,
 )
 from journeys.models import TriggerEvent
+from tests.conftest import T0
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -113,3 +119,12 @@ def test_double_opt_in_counts_only_after_the_signed_link(brew_guide, post_form, 
     again = client.post(f"/{path}")
     assert b"Already confirmed" in again.content
     assert ConsentChange.objects.filter(lead=lead).count() == 4
+
+
+def test_the_demo_forms_are_seeded_once(demo):
+    again = demo_forms.ensure_forms(now=T0)
+
+    assert again["brew_guide"] == demo["brew_guide"]
+    assert WebForm.objects.count() == 2 and LandingPage.objects.count() == 1
+    assert FormField.objects.count() == 11 and FormConsent.objects.count() == 1
+    assert demo["page"].status == "published"
