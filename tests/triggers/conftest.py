@@ -1,0 +1,43 @@
+"""Trigger fixtures: the journey and email fixtures, API clients, and a way to run after-commit work."""
+
+import pytest
+from django.test import Client
+
+from contacts.models import APIKey
+from journeys.models import TriggerEvent
+from tests.journeys.conftest import (  # noqa: F401  (fixtures, requested by name)
+    brand,
+    fresh_render_cache,
+    journey_of,
+    make_email,
+    published_email,
+    sender,
+    smtp_server,
+    subscribed,
+)
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """`with committed():` runs what waits for the commit (hooks, dispatch), as a real commit would."""
+    def run():
+        return django_capture_on_commit_callbacks(execute=True)
+
+    return run
+
+
+@pytest.fixture
+def events():
+    """The stored events of a key, oldest first, as (person, payload)."""
+    def of(key):
+        return [(e.contact or e.lead, e.payload) for e in TriggerEvent.objects.filter(key=key).order_by("id")]
+
+    return of
+
+
+@pytest.fixture
+def api(marketer):
+    key = APIKey(name="Shop integration", user=marketer, scope=APIKey.Scope.WRITE)
+    raw_key = key.generate()
+    key.save()
+    return Client(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
