@@ -11,10 +11,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from contacts.models import Contact, person_keys
-from journeys import ingest
 from journeys.engine.governance import Gates, exclusions
-from journeys.engine.runner import exit_early, log_step, step_safely
-from journeys.models import Journey, JourneyRun, JourneySettings, JourneyVersion, StepLog, TriggerEvent
+from journeys.engine.runner import exit_early, log_step, record_goals, step_safely
+from journeys.models import Journey, JourneyRun, JourneySettings, JourneyVersion, TriggerEvent
 from segments import services as segments
 from segments.models import SegmentMembership
 
@@ -61,19 +60,8 @@ def _exit_runs(event: TriggerEvent, *, now: datetime.datetime) -> None:
 def _record_goals(event: TriggerEvent, *, now: datetime.datetime) -> None:
     runs = _runs_of(event).filter(journey__goal_trigger=event.key, entered_at__lte=now).exclude(
         state=JourneyRun.State.FAILED)
-    runs = list(runs.select_related("journey"))
-    StepLog.objects.bulk_create([
-        StepLog(run=run, tile_key="$goal", attempt=1, outcome="goal", at=now,
-                reason={"code": "goal", "key": event.key, "event": event.pk}) for run in runs
-    ], ignore_conflicts=True)
-    # journey.goal_reached once per run (the idempotency key makes a repeated goal publish nothing).
-    ingest.publish_many([
-        ingest.NewEvent("journey.goal_reached", {"journey_id": run.journey_id, "journey": run.journey.name,
-                                                 "run": run.pk, "goal": event.key},
-                        contact_id=run.contact_id, lead_id=run.lead_id,
-                        idempotency_key=f"journey.goal_reached:{run.pk}")
-        for run in runs
-    ], source="journeys", now=now)
+    record_goals(list(runs.select_related("journey")), {"code": "goal", "key": event.key, "event": event.pk},
+                 now=now)
 
 
 def _resume_runs(event: TriggerEvent, *, now: datetime.datetime) -> None:

@@ -71,11 +71,21 @@ def exit_early(run: JourneyRun, reason: dict[str, Any], *, now: datetime.datetim
     finish(run, state=JourneyRun.State.EXITED, reason=reason, now=now)
 
 
-def record_goal(run: JourneyRun, reason: dict[str, Any], *, now: datetime.datetime) -> bool:
-    """Log the run's goal once; True when this is the first time."""
-    _, created = StepLog.objects.get_or_create(run=run, tile_key="$goal", attempt=1,
-                                               defaults={"outcome": "goal", "reason": reason, "at": now})
-    return created
+def record_goals(runs: list[JourneyRun], reason: dict[str, Any], *, now: datetime.datetime) -> None:
+    """Log each run's goal once and publish journey.goal_reached once per run (its idempotency key
+    makes a repeated goal publish nothing)."""
+    from journeys import ingest  # ingest → tasks → engine: imported when first needed
+
+    StepLog.objects.bulk_create([StepLog(run=run, tile_key="$goal", attempt=1, outcome="goal", at=now,
+                                         reason=reason) for run in runs], ignore_conflicts=True)
+    goal = reason.get("key") or f"segment:{reason.get('name')}"
+    ingest.publish_many([
+        ingest.NewEvent("journey.goal_reached", {"journey_id": run.journey_id, "journey": run.journey.name,
+                                                 "run": run.pk, "goal": goal},
+                        contact_id=run.contact_id, lead_id=run.lead_id,
+                        idempotency_key=f"journey.goal_reached:{run.pk}")
+        for run in runs
+    ], source="journeys", now=now)
 
 
 def step(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None = None,
@@ -84,8 +94,8 @@ def step(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None 
     gates = gates or Gates([run])
     journey, tiles = run.journey, run.version.tiles["tiles"]
     goal = governance.reached_goal(run, gates)
-    if goal is not None:
-        record_goal(run, goal, now=now)
+    if goal is not None and not run.steps.filter(tile_key="$goal").exists():
+        record_goals([run], goal, now=now)
     for _ in range(MAX_TILES_PER_STEP):
         if run.state not in OPEN:
             break

@@ -13,6 +13,7 @@ import redis
 from celery import Celery
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count
 
 from channels import services as channels
 from channels.models import Delivery
@@ -23,7 +24,7 @@ from tests.factories import ContactFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER = os.environ.get("JOURNEYS_TEST_REDIS", "redis://127.0.0.1:6379/14")
-RUNS = 400
+RUNS = int(os.environ.get("WAYMARK_FAULT_RUNS", "400"))
 
 
 def _redis_up() -> bool:
@@ -44,12 +45,18 @@ def start_worker(smtp_port: int) -> subprocess.Popen:
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def wait_for(condition, timeout: float, what: str) -> None:
+def wait_for(condition, timeout: float, what: str, state=lambda: "") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what} {state()}")
         time.sleep(0.05)
+
+
+def _state(smtp_server) -> str:
+    runs = dict(JourneyRun.objects.values_list("state").annotate(n=Count("id")))
+    deliveries = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
+    return f"(runs {runs}, deliveries {deliveries}, messages {len(smtp_server.messages)})"
 
 
 def tick_in_progress() -> bool:
@@ -92,7 +99,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(journey
 
         worker = start_worker(settings.EMAIL_PORT)  # restarted; beat sends the next tick
         producer.send_task("journeys.tasks.tick", kwargs={"limit": RUNS})
-        wait_for(lambda: len(smtp_server.messages) >= RUNS, 180, "every message to arrive")
+        wait_for(lambda: len(smtp_server.messages) >= RUNS, 180, "every message to arrive",
+                 state=lambda: _state(smtp_server))
         time.sleep(1)  # anything sent twice would arrive now
     finally:
         worker.kill()
