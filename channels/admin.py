@@ -1,5 +1,7 @@
 """Django admin for email: profiles, content blocks and emails; the send log and address states
-read-only (they are facts), with publishing and resetting an address as actions."""
+read-only (they are facts), with publishing and resetting an address as actions. Webhook
+endpoints (the secret shown once, on create and on rotation) and their read-only delivery log,
+with "retry now"."""
 
 from __future__ import annotations
 
@@ -8,12 +10,22 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Max, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from channels import bounces, services
-from channels.models import AddressState, BrandProfile, ContentBlock, Delivery, Email, EmailVersion, SenderProfile
+from channels.models import (
+    AddressState,
+    BrandProfile,
+    ContentBlock,
+    Delivery,
+    Email,
+    EmailVersion,
+    SenderProfile,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 class SenderProfileForm(forms.ModelForm):
@@ -190,3 +202,66 @@ class AddressStateAdmin(admin.ModelAdmin):
     def mark_valid(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = bounces.mark_valid(queryset, reason=f"marked valid by {request.user}", now=timezone.now())
         self.message_user(request, f"Marked {count} address(es) valid.", messages.SUCCESS)
+
+
+# --- Webhooks ---------------------------------------------------------------------------------------------
+def _secret_message(endpoint: WebhookEndpoint) -> str:
+    return f"The signing secret of “{endpoint}” is {endpoint.secret} — copy it now, it is not shown again."
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """The URL is checked by the SSRF guard (the model's clean); the secret is never shown after it is made."""
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_display = ["name", "url", "active", "timeout_seconds", "delivery_count", "updated_at"]
+    list_filter = ["active"]
+    search_fields = ["name", "url"]
+    readonly_fields = ["secret_hint", "previous_secret_expires_at", "created_at", "updated_at"]
+    fields = ["name", "url", "active", "timeout_seconds", "description", "secret_hint", "previous_secret_expires_at",
+              "created_at", "updated_at"]
+    actions = ["rotate_secret"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(delivery_count=Count("deliveries"))
+
+    @admin.display(description="Deliveries", ordering="delivery_count")
+    def delivery_count(self, endpoint: WebhookEndpoint) -> int:
+        return endpoint.delivery_count
+
+    @admin.display(description="Signing secret")
+    def secret_hint(self, endpoint: WebhookEndpoint) -> str:
+        return f"{endpoint.secret[:10]}… (rotate to get a new one)" if endpoint.pk else "made when saved"
+
+    def save_model(self, request: HttpRequest, obj: WebhookEndpoint, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            self.message_user(request, _secret_message(obj), messages.WARNING)
+
+    @admin.action(description="Rotate the signing secret (the old one keeps signing for a grace period)",
+                  permissions=["change"])
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet) -> None:
+        now = timezone.now()
+        for endpoint in queryset:
+            services.rotate_webhook_secret(endpoint, now=now)
+            self.message_user(request, _secret_message(endpoint), messages.WARNING)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["queued_at", "event_type", "endpoint", "contact", "lead", "status", "attempts", "response_code",
+                    "last_error", "next_attempt_at", "delivered_at"]
+    list_filter = ["status", "event_type", "endpoint"]
+    search_fields = ["message_id", "idempotency_key", "event_type"]
+    list_select_related = ["endpoint", "contact", "lead"]
+    date_hierarchy = "queued_at"
+    show_full_result_count = False
+    actions = ["retry_now"]
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("channels.change_webhookdelivery")
+
+    @admin.action(description="Retry the selected failed or retrying messages now", permissions=["retry"])
+    def retry_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = services.retry_webhooks_now(queryset, now=timezone.now())
+        self.message_user(request, f"Queued {count} message(s) to be sent again.", messages.SUCCESS)

@@ -18,7 +18,8 @@ from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
 from channels import compose, templating
-from channels.models import BrandProfile, ContentBlock, Email, SenderProfile
+from channels.models import BrandProfile, ContentBlock, Email, SenderProfile, WebhookDelivery, WebhookEndpoint
+from contacts.models import Contact, Lead
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 TOKEN_HELP = 'Personalize with tokens such as {{ contact.first_name | default: "there" }}.'
@@ -169,6 +170,41 @@ class DeliverySearchForm(forms.Form):
 
 class TestSendForm(forms.Form):
     to = forms.EmailField(label="Send a test to", widget=forms.EmailInput(attrs={"placeholder": "you@example.com"}))
+
+
+# --- Webhooks ----------------------------------------------------------------------------------------
+class WebhookEndpointForm(forms.ModelForm):
+    """The URL is checked by the SSRF guard in the model's clean(): public http(s) addresses only."""
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["name", "url", "active", "timeout_seconds", "description"]
+        field_classes = {"url": HttpsURLField}
+        widgets = {"url": forms.URLInput(attrs={"placeholder": "https://hooks.example.com/waymark"}),
+                   "description": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"name": "Internal name, e.g. “CRM sync”; journeys' webhook tiles show it.",
+                      "active": "Deactivated endpoints receive nothing: their messages fail until retried."}
+
+
+class WebhookTestForm(forms.Form):
+    person = forms.EmailField(label="About the person", widget=forms.EmailInput(
+        attrs={"placeholder": "name@example.com", "autocomplete": "off"}),
+        help_text="The contact or lead with this address is the test event's person.")
+
+    def clean_person(self) -> Contact | Lead:
+        address = self.cleaned_data["person"]
+        person = (Contact.objects.filter(email__iexact=address).first()
+                  or Lead.objects.filter(email__iexact=address).first())
+        if person is None:
+            raise ValidationError("No contact or lead has this email address.")
+        return person
+
+
+class WebhookLogFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "Any status"), *WebhookDelivery.Status.choices], required=False)
+
+    def status_value(self) -> str:
+        return self.cleaned_data["status"] if self.is_valid() else ""
 
 
 # --- The block designer ---------------------------------------------------------------------------------

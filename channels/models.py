@@ -5,6 +5,7 @@ their deliveries (one row per message)."""
 from __future__ import annotations
 
 import datetime
+import json
 import uuid
 
 from django.conf import settings
@@ -305,3 +306,7 @@ class WebhookDelivery(PersonRef):
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.endpoint} ({self.status})"
+
+    @property
+    def payload_json(self) -> str:
+        return json.dumps(self.payload, indent=2, ensure_ascii=False, sort_keys=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from channels.views import designer, emails, preview, profiles, public
+from channels.views import designer, emails, preview, profiles, public, webhooks
 from channels.views.drafts import CONTENT_BLOCK, EMAIL
 
 
@@ -46,4 +46,12 @@ urlpatterns = [
     path("email/content-blocks/<int:pk>/", profiles.content_block_edit, name="content_block_edit"),
     *draft_paths("email/content-blocks", CONTENT_BLOCK),
     path("email/contacts/<int:pk>/deliveries/", emails.contact_deliveries, name="contact_deliveries"),
+    # Outgoing webhooks.
+    path("webhooks/", webhooks.webhook_list, name="webhook_list"),
+    path("webhooks/new/", webhooks.webhook_create, name="webhook_create"),
+    path("webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook_detail"),
+    path("webhooks/<int:pk>/edit/", webhooks.webhook_edit, name="webhook_edit"),
+    path("webhooks/<int:pk>/rotate-secret/", webhooks.webhook_rotate, name="webhook_rotate"),
+    path("webhooks/<int:pk>/test/", webhooks.webhook_test, name="webhook_test"),
+    path("webhooks/deliveries/<int:pk>/retry/", webhooks.webhook_retry, name="webhook_retry"),
 ]

@@ -4,6 +4,7 @@ from rest_framework.routers import BaseRouter
 
 from channels.api.emails import DeliveryViewSet, EmailViewSet
 from channels.api.profiles import BrandProfileViewSet, ContentBlockViewSet, SenderProfileViewSet
+from channels.api.webhooks import WebhookDeliveryViewSet, WebhookEndpointViewSet
 
 VIEWSETS = [
     ("emails", EmailViewSet, "email"),
@@ -11,6 +12,8 @@ VIEWSETS = [
     ("sender-profiles", SenderProfileViewSet, "sender-profile"),
     ("brand-profiles", BrandProfileViewSet, "brand-profile"),
     ("content-blocks", ContentBlockViewSet, "content-block"),
+    ("webhook-endpoints", WebhookEndpointViewSet, "webhook-endpoint"),
+    ("webhook-deliveries", WebhookDeliveryViewSet, "webhook-delivery"),
 ]
 
 
