@@ -6,7 +6,8 @@ import json
 import pytest
 import yaml
 
-from journeys import portable
+from channels.models import WebhookEndpoint
+from journeys import catalog, portable
 from journeys.models import Journey
 from journeys.validation import validate_journey
 from segments.models import Segment
@@ -128,7 +129,7 @@ def test_shape_problems_are_reported_with_their_paths(now):
         "governance.quiet_hours_start: not a time of day; write it like \"21:00\"",
         "governance.cap_per_day: must be a whole number",
         "governance.time_zone: unknown time zone 'Mars/Olympus'; give an IANA name like Europe/Stockholm",
-        "tiles.a.type: unknown tile type 'teleport'; expected one of " + ", ".join(portable.catalog.KINDS),
+        "tiles.a.type: unknown tile type 'teleport'; expected one of " + ", ".join(catalog.KINDS),
         "tiles.b: a tile must be a mapping with a type",
     ]
 
@@ -228,3 +229,18 @@ def test_users_and_queues_resolve_in_another_waymark_by_name(brew_journey, now):
     assert copy.tiles["tiles"]["call"]["user"] == other_user.pk
     assert copy.tiles["tiles"]["desk"]["queue"] == other_queue.pk
     assert Segment.objects.filter(name="VIP customers").count() == 1
+
+
+def test_webhook_endpoints_and_static_segments_travel_by_name(segment, now):
+    hook = WebhookEndpoint.objects.create(name="CRM", url="https://crm.example.com/hooks")
+    list_ = segment("Newsletter list", kind="static")
+    journey = Journey.objects.create(name="Sync", entry_trigger="form.submitted", tiles={"start": "post", "tiles": {
+        "post": {"type": "webhook", "endpoint": hook.pk, "next": "add"},
+        "add": {"type": "add_to_segment", "segment": list_.pk, "next": "exit"}}})
+    doc = portable.export_journey(journey)
+    assert doc["tiles"]["post"]["endpoint"] == "CRM" and doc["tiles"]["add"]["segment"] == "Newsletter list"
+    copy = portable.import_journey(doc, now=now).journey
+    assert copy.tiles == journey.tiles
+    WebhookEndpoint.objects.create(name="CRM", url="https://crm2.example.com/hooks")
+    assert portable.import_journey(doc, now=now).errors == [
+        "tiles.post.endpoint: more than one webhook endpoint named 'CRM'; rename one so the name is unique"]
