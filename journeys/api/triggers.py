@@ -287,12 +287,14 @@ def _resolve_batch(items: list[dict[str, Any]]) -> tuple[dict[int, Any], dict[in
             errors[index] = _by_field(problems)
     if errors:
         return errors, found
-    for index, item in enumerate(items):
-        trigger = known[item["key"]]
-        try:
-            found[index] = ingest.find_person(trigger.custom, item["payload"])
-        except ingest.PersonNotFound as exc:
-            errors[index] = {trigger.custom.person_field: [str(exc)]}
+    for key, trigger in known.items():
+        indexes = [index for index, item in enumerate(items) if item["key"] == key]
+        people = ingest.find_people(trigger.custom, [items[index]["payload"] for index in indexes])
+        for index, person in zip(indexes, people, strict=True):
+            if isinstance(person, ingest.PersonNotFound):
+                errors[index] = {trigger.custom.person_field: [str(person)]}
+            else:
+                found[index] = person
     return errors, found
 
 
