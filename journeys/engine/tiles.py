@@ -193,11 +193,10 @@ def webhook(run: JourneyRun, tile: Tile, step: Step) -> Outcome:
     from channels.models import WebhookEndpoint
 
     endpoint = WebhookEndpoint.objects.get(pk=tile["endpoint"])
-    person = run.person
     payload = {"journey": {"id": step.journey.pk, "name": step.journey.name, "tile": run.tile_key},
-               "person": {"type": "contact" if run.contact_id else "lead", "id": person.pk, "email": person.email},
-               "trigger": run.context}
-    delivery = channels.queue_webhook(endpoint, person=person, payload=payload, idempotency_key=idempotency_key(run),
+               "trigger": run.context}  # channels adds the person
+    delivery = channels.queue_webhook(endpoint, person=run.person, payload=payload,
+                                      idempotency_key=idempotency_key(run),
                                       now=step.now, journey_id=step.journey.pk, tile_key=run.tile_key)
     return Next(tile["next"], {"code": "webhook", "endpoint": endpoint.name, "delivery": delivery.pk})
 

@@ -7,6 +7,7 @@ from channels import services as channels
 from contacts import services as people
 from journeys.models import Journey
 from tests.channels.conftest import brand, fresh_render_cache, make_email, sender, smtp_server  # noqa: F401
+from tests.channels.webhook_receiver import receiver  # noqa: F401
 from tests.factories import ContactFactory
 
 

@@ -2,9 +2,13 @@
 random split, update record, static segment add/remove, and SMS/push refused at validation."""
 
 import datetime
+import json
+import time
 
 import pytest
 
+from channels import services as channels
+from channels.models import WebhookDelivery, WebhookEndpoint
 from contacts.models import CustomAttribute
 from journeys import services
 from journeys.engine import advance_due_runs, decide_winners, dispatch
@@ -12,6 +16,7 @@ from journeys.explain import explain
 from journeys.models import EXIT, JourneyRun
 from journeys.validation import validate_journey
 from segments.models import Segment, SegmentMembership
+from tests.channels.webhook_receiver import verify
 from tests.factories import InteractionFactory, OpportunityFactory
 
 pytestmark = pytest.mark.django_db
@@ -165,3 +170,20 @@ def test_validation_of_the_new_tiles(journey_of, now):
     assert errors["seg"] == ["segment 'Dyn' is dynamic; people can only be added to a static segment"]
     assert errors["upd"] == ["'nonsense' is neither a field that can be set nor a custom attribute"]
     assert errors["tb"] == ["unknown trigger 'no.such'"]
+
+
+def test_webhook_tile_posts_a_signed_event_once(journey_of, subscribed, receiver, now):
+    endpoint = WebhookEndpoint.objects.create(name="CRM", url=receiver.url)
+    journey = live(journey_of, now, "hook", {"hook": {"type": "webhook", "endpoint": endpoint.pk, "next": EXIT}})
+    ann = subscribed(email="ann@example.com")
+    enter(ann, now, payload={"form": "catering"})
+    advance_due_runs(now=now, limit=10)  # a retried tick queues nothing twice
+    assert WebhookDelivery.objects.count() == 1
+    channels.send_queued_webhooks(now=now)
+    [request] = receiver.requests
+    assert verify(endpoint.secret, request["headers"], request["body"], now_ts=int(time.time()), tolerance=10 ** 9)
+    data = json.loads(request["body"])["data"]
+    assert (data["journey"]["id"], data["trigger"]["form"], data["person"]["email"]) == (
+        journey.pk, "catering", "ann@example.com")
+    run = JourneyRun.objects.get()
+    assert [s["text"] for s in explain(run)][1].startswith("queued webhook to CRM")
