@@ -233,7 +233,9 @@ def _success(request: HttpRequest, form: WebForm, *, embed: bool, page: str) -> 
     else:
         target = thanks
     if _wants_json(request):
-        body = {"ok": True, "message": form.success_message, "redirect": form.redirect_url or None}
+        html = render_to_string("webforms/public/thanks_fragment.html",
+                                {"webform": form, "brand_css": brand_css(form.brand)})
+        body = {"ok": True, "message": form.success_message, "redirect": form.redirect_url or None, "html": html}
         return _embeddable(JsonResponse(body, status=200), request, form)
     return _embeddable(redirect(target), request, form)
 
@@ -251,7 +253,7 @@ def embed_script(request: HttpRequest, slug: str) -> HttpResponse:
     """The script embed: renders the form into the host page and posts it cross-origin."""
     form, _preview = _live_form(request, slug)
     config = {"fragment": request.build_absolute_uri(form.public_url()) + "?fragment=1&embed=1",
-              "slug": form.slug}
+              "stylesheet": request.build_absolute_uri(static("webforms/form.css")), "slug": form.slug}
     script = render_to_string("webforms/public/embed.js", {"config": json.dumps(config)})
     response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
     response["Access-Control-Allow-Origin"] = "*"

@@ -7,6 +7,13 @@
   host.className = "wm-embed";
   host.setAttribute("data-wm-embed", config.slug);
   script.parentNode.insertBefore(host, script.nextSibling);
+  if (!document.querySelector('link[data-wm-stylesheet]')) {
+    var sheet = document.createElement("link");
+    sheet.rel = "stylesheet";
+    sheet.href = config.stylesheet;
+    sheet.setAttribute("data-wm-stylesheet", "");
+    document.head.appendChild(sheet);
+  }
 
   function notice(text, kind) {
     var box = document.createElement("div");
@@ -34,6 +41,7 @@
         .then(function (response) { return response.json(); })
         .then(function (body) {
           if (body.ok && body.redirect) { window.location.href = body.redirect; return; }
+          if (body.ok && body.html) { host.innerHTML = body.html; return; }
           if (body.ok) { host.innerHTML = ""; host.appendChild(notice(body.message, "done")); return; }
           if (body.html) { load(body.html); return; }
           form.insertBefore(notice(body.message || "Something went wrong. Please try again."), form.firstChild);
