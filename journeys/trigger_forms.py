@@ -30,6 +30,17 @@ class CustomTriggerForm(forms.ModelForm):
             "record_field": "; ".join(f"{table}: {', '.join(fields)}" for table, fields in BINDABLE_FIELDS.items()),
         }
 
+    attribute_errors: list[str] = []
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        """The model's attribute problems belong to the attributes table, which is a formset."""
+        if isinstance(error, forms.ValidationError) and hasattr(error, "error_dict"):
+            problems = error.error_dict.pop("attributes", [])
+            self.attribute_errors = [message for problem in problems for message in problem.messages]
+            if self.attribute_errors:
+                super().add_error(None, "The attributes need fixing: see the attributes table.")
+        super().add_error(field, error)
+
 
 class AttributeForm(forms.Form):
     name = forms.CharField(max_length=60, required=False, widget=forms.TextInput(attrs={"placeholder": "items"}))
