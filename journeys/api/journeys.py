@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, ProtectedError, Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django_filters import rest_framework as filters
@@ -145,8 +145,9 @@ def with_counts(queryset):
                              200: serializers.JourneySerializer, 400: FIELD_ERRORS, 409: CONFLICT}),
     partial_update=extend_schema(summary="Update a journey", description="Drafts and stopped journeys only.",
                                  responses={200: serializers.JourneySerializer, 400: FIELD_ERRORS, 409: CONFLICT}),
-    destroy=extend_schema(summary="Delete a journey", description="Not while live or paused: stop it first. "
-                          "Its runs and step log go with it.", responses={204: None, 409: CONFLICT}),
+    destroy=extend_schema(summary="Delete a journey", description="Only journeys no one entered (drafts, or "
+                          "stopped before anyone came in): a journey with runs is kept for its history (409).",
+                          responses={204: None, 409: CONFLICT}),
 )
 class JourneyViewSet(ModelViewSet):
     queryset = Journey.objects.all()
@@ -176,7 +177,11 @@ class JourneyViewSet(ModelViewSet):
     def perform_destroy(self, instance: Journey) -> None:
         if instance.status in (Journey.Status.LIVE, Journey.Status.PAUSED):
             raise Conflict(f"“{instance}” is {instance.status}; stop it before deleting it.")
-        instance.delete()
+        try:
+            instance.delete()
+        except ProtectedError:
+            raise Conflict(f"People went through “{instance}”: it is kept, stopped, so its runs and their "
+                           "explanations stay readable. Only journeys no one entered can be deleted.") from None
 
     def _answer(self, journey: Journey, code: int = status.HTTP_200_OK) -> Response:
         journey = with_counts(Journey.objects.filter(pk=journey.pk)).prefetch_related("exclusion_segments").get()

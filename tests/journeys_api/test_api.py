@@ -129,12 +129,29 @@ def test_a_live_journey_is_edited_only_through_a_new_version(marketer_client, dr
     assert [v["number"] for v in versions] == [2, 1]
 
 
-def test_a_live_journey_cannot_be_deleted(marketer_client, draft):
+def test_only_a_journey_no_one_entered_can_be_deleted(marketer_client, draft, journey_of, subscribed, now):
     url = f"{JOURNEYS}{draft['id']}/"
     post(marketer_client, f"{url}go-live/")
     assert marketer_client.delete(url).status_code == 409
     post(marketer_client, f"{url}stop/")
-    assert marketer_client.delete(url).status_code == 204
+    journey = Journey.objects.get(pk=draft["id"])
+    JourneyRun.objects.create(journey=journey, version=journey.versions.get(), contact=subscribed(),
+                              tile_key="send", entered_at=now, state="exited")
+    response = marketer_client.delete(url)
+    assert response.status_code == 409 and "People went through" in response.json()["detail"]
+    assert JourneyRun.objects.count() == 1
+    unused = journey_of("end", {"end": {"type": "exit"}})
+    assert marketer_client.delete(f"{JOURNEYS}{unused.pk}/").status_code == 204
+
+
+def test_the_journey_list_takes_a_fixed_number_of_queries(marketer_client, journey_of, segment,
+                                                         django_assert_max_num_queries):
+    staff = segment("Staff")
+    for index in range(5):
+        journey_of("end", {"end": {"type": "exit"}}, name=f"J{index}").exclusion_segments.set([staff])
+    with django_assert_max_num_queries(8):
+        response = marketer_client.get(JOURNEYS)
+    assert len(response.json()["results"]) == 5
 
 
 def test_clone_makes_a_draft_copy(marketer_client, draft, marketer):
