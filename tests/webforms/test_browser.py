@@ -162,3 +162,78 @@ def test_the_forms_work_embedded_on_another_site(page: Page, other_site, screens
     page.evaluate("window.scrollTo(0, 0)")
     screenshot("embedded-after-submitting", full_page=False)
     assert Lead.objects.filter(company="Tailspin").count() == 1
+
+
+def log_in(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Username").fill("marketer")
+    page.get_by_label("Password").fill("pw-for-tests-1")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{base_url}/")
+
+
+def test_a_marketer_designs_a_form_sets_it_live_and_sees_its_submission(page: Page, site, marketer, screenshot):
+    page.set_viewport_size(DESKTOP)
+    log_in(page, site)
+    page.goto(f"{site}/forms/")
+    expect(page.locator("#form-rows")).to_contain_text("French Press Brew Guide")
+    screenshot("forms-list")
+    page.get_by_role("link", name="New form").click()
+    page.get_by_label("Name").first.fill("Tasting night")
+    page.get_by_label("Slug").fill("tasting-night")
+    page.get_by_label("Status").select_option("live")
+    page.get_by_role("button", name="Create and add fields").click()
+
+    row = page.locator('[data-row="field"]').last
+    row.get_by_label("Label").fill("Email")
+    row.get_by_label("Key").fill("email")
+    row.get_by_label("Kind").select_option("email")
+    row.get_by_label("Saves to").select_option("email")
+    row.get_by_label("Required").check()
+    consent = page.locator('[data-row="consent"]').last
+    consent.get_by_label("Topic").select_option(label="Newsletter")
+    consent.get_by_label("Wording").fill("Email me about tastings.")
+    page.get_by_role("button", name="Save form").click()
+    expect(page.locator(".flash-success")).to_contain_text("saved")
+    screenshot("form-designer")
+
+    page.goto(f"{site}/f/tasting-night/")
+    page.get_by_label(re.compile(r"^Email")).fill("guest@example.com")
+    page.get_by_label("Email me about tastings.").check()
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("status")).to_contain_text("Thank you")
+
+    page.goto(f"{site}/forms/")
+    page.get_by_role("link", name="Tasting night").click()
+    expect(page.locator("#code-script")).to_have_value(re.compile(r"/f/tasting-night/embed\.js"))
+    expect(page.locator("#recent")).to_contain_text("guest@example.com")
+    screenshot("form-detail")
+    page.get_by_role("link", name=re.compile("Submissions")).first.click()
+    expect(page.locator("#submission-rows")).to_contain_text("guest@example.com")
+    screenshot("form-submissions")
+
+
+def test_a_marketer_builds_and_publishes_a_landing_page(page: Page, site, marketer, screenshot):
+    page.set_viewport_size(DESKTOP)
+    log_in(page, site)
+    page.goto(f"{site}/pages/new/")
+    page.get_by_label("Name").fill("Cold brew")
+    page.get_by_label("Slug").fill("cold-brew")
+    page.get_by_label("Title").fill("Cold brew at home")
+    page.get_by_role("button", name="Create and add blocks").click()
+
+    block = page.locator('[data-row="block"]').last
+    block.get_by_label("Type").select_option("heading")
+    block.get_by_label("Text (heading, button label)").fill("Cold brew at home")
+    page.get_by_role("button", name="Save draft").click()
+    block = page.locator('[data-row="block"]').last
+    block.get_by_label("Type").select_option("form")
+    expect(block.get_by_label("Image address")).to_be_hidden()
+    block.get_by_label("Form").select_option(label="Request a catering quote")
+    page.get_by_role("button", name="Save and publish").click()
+    expect(page.locator(".flash-success")).to_contain_text("is published at /p/cold-brew/")
+    screenshot("page-designer")
+
+    page.goto(f"{site}/p/cold-brew/")
+    expect(page.get_by_role("heading", name="Cold brew at home")).to_be_visible()
+    expect(page.get_by_role("button", name="Request my quote")).to_be_visible()

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import Max, ProtectedError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -63,8 +63,10 @@ def form_design(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     webform = get_object_or_404(WebForm, pk=pk)
     data = request.POST if request.method == "POST" else None
     settings_form = WebFormSettingsForm(data, instance=webform, prefix="form")
-    fields = FieldFormSet(data, instance=webform, prefix="fields")
-    consents = ConsentFormSet(data, instance=webform, prefix="consents")
+    next_field = (webform.fields.aggregate(last=Max("position"))["last"] or 0) + 1
+    next_consent = (webform.consents.aggregate(last=Max("position"))["last"] or 0) + 1
+    fields = FieldFormSet(data, instance=webform, prefix="fields", initial=[{"position": next_field}])
+    consents = ConsentFormSet(data, instance=webform, prefix="consents", initial=[{"position": next_consent}])
     if request.method == "POST":
         settings_ok = settings_form.is_valid()  # sets the instance's double opt-in before the fields check it
         if settings_ok and fields.is_valid() and consents.is_valid():

@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
@@ -79,7 +80,7 @@ def _embeddable(response: HttpResponse, request: HttpRequest, form: WebForm) -> 
         response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response["Access-Control-Allow-Headers"] = "Content-Type, Accept"
         response["Access-Control-Max-Age"] = "600"
-    response["Vary"] = "Origin"
+    patch_vary_headers(response, ["Origin"])
     return response
 
 
