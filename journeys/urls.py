@@ -3,7 +3,7 @@ lifecycle, live view, test mode)."""
 
 from django.urls import path
 
-from journeys.views import canvas, lifecycle, lists, tiles
+from journeys.views import canvas, lifecycle, lists, testmode, tiles
 
 app_name = "journeys"
 urlpatterns = [
@@ -26,4 +26,5 @@ urlpatterns = [
     path("<int:pk>/resume/", lifecycle.resume, name="resume"),
     path("<int:pk>/stop/", lifecycle.stop, name="stop"),
     path("<int:pk>/new-version/", lifecycle.new_version, name="new_version"),
+    path("<int:pk>/test/", testmode.test_mode, name="test"),
 ]

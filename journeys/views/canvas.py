@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from contacts.views.shared import HtmxHttpRequest
+from contacts.views.shared import HtmxHttpRequest, wants_fragment
 from journeys import catalog, drafts
 from journeys.views import panels
 from journeys.views.render import render_canvas
@@ -31,6 +31,9 @@ def journey_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     `?tile=K`, `?add=after:where`, `?panel=settings|entry|test` open the side panel without JS."""
     journey = load_journey(request, pk)
     context = panels.page_context(request, journey)
+    if wants_fragment(request):
+        context["main"] = "panel"
+        return render(request, "journeys/partials/update.html", context)
     return render(request, "journeys/detail.html", context)
 
 

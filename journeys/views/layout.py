@@ -93,7 +93,7 @@ def summarize(tile: dict[str, Any], names: dict[str, str]) -> str:
     if kind == "interaction_branch":
         what = tile.get("interaction") or "…"
         link = f" {tile['link']}" if tile.get("link") else ""
-        return f"{what}{link} · email tile {tile.get('tile') or '…'}"
+        return f"{what}{link} · after {names.get('tile:' + str(tile.get('tile')), tile.get('tile') or '…')}"
     if kind == "trigger_branch":
         return f"did {tile.get('trigger') or '…'} happen?"
     if kind == "create_task":
@@ -124,11 +124,22 @@ def _duration_text(delta) -> str:
     return " ".join(parts)
 
 
+def connector_label(tiles: dict[str, Any], after: str, where: str) -> str:
+    """Where a connector is, in words: "at the start", "after Wait", "after Opened?, path Yes"."""
+    if after == START:
+        return "at the start"
+    source = tiles.get(after) if isinstance(tiles.get(after), dict) else {}
+    ways = catalog.outs(source)
+    way = next((w.label for w in ways if w.where == where), "")
+    return f"after {catalog.label(source)}" + (f", path {way}" if way and len(ways) > 1 else "")
+
+
 def layout(doc: dict[str, Any], *, errors: dict[str, list[str]], names: dict[str, str],
            figures: dict[str, TileFigures] | None = None, email: dict[str, Any] | None = None,
            path: set[str] | None = None) -> Column:
     """The whole canvas: the column from the start, its branches nested inside."""
     tiles = doc.get("tiles") if isinstance(doc.get("tiles"), dict) else {}
+    names = {**names, **{f"tile:{key}": catalog.label(tile) for key, tile in tiles.items() if isinstance(tile, dict)}}
     drawn: set[str] = set()
 
     def card(key: str) -> Card:
@@ -139,11 +150,7 @@ def layout(doc: dict[str, Any], *, errors: dict[str, list[str]], names: dict[str
                     email=(email or {}).get(key), on_path=bool(path and key in path))
 
     def edge_label(after: str, where: str) -> str:
-        if after == START:
-            return "at the start"
-        source = tiles.get(after) if isinstance(tiles.get(after), dict) else {}
-        way = next((w.label for w in catalog.outs(source) if w.where == where), "")
-        return f"after {catalog.label(source)}" + (f", path {way}" if way and len(catalog.outs(source)) > 1 else "")
+        return connector_label(tiles, after, where)
 
     def column(after: str, where: str, target: Any) -> Column:
         steps: list[Step] = []

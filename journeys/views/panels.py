@@ -12,7 +12,7 @@ from django.urls import reverse
 from contacts.views.shared import HtmxHttpRequest
 from journeys import catalog, drafts, queries, services
 from journeys.explain import explain
-from journeys.forms import EntryForm, SettingsForm, TileForm, condition_choices
+from journeys.forms import EntryForm, SettingsForm, TestRunForm, TileForm, condition_choices
 from journeys.models import Journey, JourneyRun
 from journeys.validation import validate_journey
 from journeys.views import layout
@@ -105,9 +105,9 @@ def palette(request, journey, context, *, after: str = "", where: str = "", **_:
         current = None
     groups = [(group, [{"kind": k, "icon": layout.ICONS.get(k.type, "journeys")} for k in catalog.KINDS.values()
                        if k.group == group]) for group in GROUPS]
-    source = (journey.tiles or {}).get("tiles", {}).get(after)
+    tiles = (journey.tiles or {}).get("tiles") or {}
     return {"after": after, "where": where, "groups": groups, "connector_ok": current is not None,
-            "at_end": current in ("", "exit"), "after_label": catalog.label(source) if source else "the start"}
+            "at_end": current in ("", "exit"), "after_label": layout.connector_label(tiles, after, where)}
 
 
 def tile_panel(request, journey, context, *, tile_key: str = "", form: TileForm | None = None,
@@ -217,7 +217,13 @@ def version_panel(request, journey, context, **_: Any) -> dict[str, Any]:
             "stranded": sum(row["count"] for row in preview if not row["in_new_version"])}
 
 
+def test_panel(request, journey, context, *, test_form: TestRunForm | None = None, result: dict | None = None,
+               test_problems: list[str] | None = None, **_: Any) -> dict[str, Any]:
+    return {"test_form": test_form or TestRunForm(journey=journey, steps=1), "result": result,
+            "test_problems": test_problems or []}
+
+
 PANELS = {
     "overview": overview, "palette": palette, "tile": tile_panel, "entry": entry, "settings": settings_panel,
-    "people": people, "run": run_panel, "version": version_panel,
+    "people": people, "run": run_panel, "version": version_panel, "test": test_panel,
 }

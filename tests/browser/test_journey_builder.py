@@ -1,0 +1,252 @@
+"""The journey builder in a real browser: a marketer builds "Brew Better at Home" (form submitted →
+guide → wait 2 days → clicked Shop Grinders? grinder offer : brew tips; exit on purchase) and the
+re-engagement segment journey only by clicking and typing, takes them live, and the engine sends
+real email into an SMTP server on loopback. Screenshots of the canvas go to var/screenshots/."""
+
+import datetime
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from channels import services as channels
+from contacts import services as people
+from journeys import services
+from journeys.engine import advance_due_runs
+from journeys.models import Journey, JourneyRun
+from segments import services as segments
+from segments.models import Segment
+from tests.channels.conftest import brand, fresh_render_cache, make_email, sender, smtp_server  # noqa: F401
+from tests.factories import ContactFactory, InteractionFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+GRINDERS = "https://contoso.test/grinders"
+
+
+@pytest.fixture
+def coffee(marketer, make_email):  # noqa: F811
+    """Maria the marketer, the journey's published emails and two subscribed customers."""
+    marketer.first_name, marketer.last_name = "Maria", "Marketer"
+    marketer.save()
+    now = timezone.now()
+
+    def publish(key, links=()):
+        anchors = " ".join(f'<a href="{url}">{label}</a>' for label, url in links)
+        email = make_email(name=key.replace("-", " ").title(), key=key,
+                           subject=f"{key} for {{{{ contact.first_name }}}}",
+                           blocks=[{"type": "heading", "text": key}, {"type": "text", "html": f"<p>Hi. {anchors}</p>"}])
+        channels.publish(email, now=now)
+
+    publish("brew-guide", links=[("Shop Grinders", GRINDERS), ("Beans", "https://contoso.test/beans")])
+    for key in ("grinder-offer", "brew-tips", "we-miss-you", "discount-offer", "second-reminder"):
+        publish(key)
+    customers = []
+    for name in ("ann", "bob"):
+        contact = ContactFactory(email=f"{name}@example.com", first_name=name.title())
+        people.set_consent(contact, channel="email", status="opted_in", now=now)
+        customers.append(contact)
+    return customers
+
+
+def log_in(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Username").fill("marketer")
+    page.get_by_label("Password").fill("pw-for-tests-1")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Welcome back, Maria")).to_be_visible()
+
+
+def settle(page: Page) -> None:
+    """Wait until htmx has sent every request and swapped every answer in."""
+    page.wait_for_timeout(450)  # a typed value is saved after a 400 ms pause
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
+def panel(page: Page):
+    return page.locator("#panel")
+
+
+def add_tile(page: Page, where: str, kind: str) -> None:
+    """Click the "+" on a connector (named by its label) and pick a tile kind from the palette."""
+    page.get_by_role("link", name=f"Add a tile {where}", exact=True).click()
+    heading = re.compile("^" + re.escape(where[0].upper() + where[1:]))
+    expect(panel(page).get_by_role("heading", name=heading)).to_be_visible()
+    panel(page).locator(f'button[data-kind="{kind}"]').click()
+    expect(page.locator("#tile-form")).to_be_visible()
+    settle(page)
+
+
+def fill(page: Page, label: str, text: str) -> None:
+    field = panel(page).get_by_label(label, exact=True)
+    field.fill(text)
+    field.press("Tab")
+    settle(page)
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    panel(page).get_by_label(label, exact=True).select_option(label=option)
+    settle(page)
+
+
+def drive(at):
+    """One beat of the clock: the journey tick, then the email sender."""
+    advance_due_runs(now=at, limit=500)
+    channels.send_queued(now=at)
+
+
+def canvas_shots(page: Page, screenshot, name: str) -> None:
+    """The canvas at 1440×900 and at 390×844 (after the sidebar's slide-away transition)."""
+    for size, suffix, full in ((DESKTOP, "1440", False), (PHONE, "390", True)):
+        page.set_viewport_size(size)
+        page.wait_for_timeout(400)
+        page.evaluate("window.scrollTo(0, 0)")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page overflows"
+        screenshot(f"{name}-{suffix}", full_page=full)
+    page.set_viewport_size(DESKTOP)
+
+
+def close_panel(page: Page) -> None:
+    panel(page).get_by_role("link", name="Close the panel").click()
+    expect(panel(page).get_by_role("heading", name="Overview")).to_be_visible()
+
+
+def test_marketer_builds_brew_better_at_home_and_the_guide_arrives(page: Page, live_server, coffee, smtp_server,  # noqa: F811
+                                                                   screenshot):
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/journeys/")
+    page.get_by_role("link", name="New journey").click()
+    page.get_by_label("Name").fill("Brew Better at Home")
+    page.get_by_label("Trigger-based: starts when something happens").check()
+    page.get_by_label("Trigger", exact=True).select_option("form.submitted")
+    page.get_by_role("button", name="Create and open the canvas").click()
+    expect(page.get_by_role("heading", name="Brew Better at Home", level=1)).to_be_visible()
+    expect(page.locator(".jc-end")).to_have_count(1)
+
+    # Entry conditions: only the Brew Better form (the segment condition editor, with trigger fields).
+    page.locator("#tile-entry a").click()
+    expect(panel(page).get_by_role("heading", name="Entry")).to_be_visible()
+    panel(page).get_by_role("button", name="Add condition").click()
+    settle(page)
+    condition = panel(page).locator('.qcond[data-path="r.0"]')
+    condition.get_by_label("Field").select_option(label="Trigger: form")
+    settle(page)
+    condition.get_by_label("Value").fill("brew-better")
+    condition.get_by_label("Value").press("Tab")
+    settle(page)
+    expect(panel(page).locator(".jp-sentence")).to_contain_text("brew-better")
+
+    add_tile(page, "at the start", "send_email")
+    fill(page, "Label", "Send the guide")
+    choose(page, "Email", "Brew Guide")
+    expect(page.locator("#tile-send_email .jc-summary")).to_have_text("Brew Guide")
+
+    add_tile(page, "after Send the guide", "wait")
+    fill(page, "Days", "2")
+    expect(page.locator("#tile-wait .jc-summary")).to_have_text("for 2 days")
+
+    add_tile(page, "after Wait", "interaction_branch")
+    fill(page, "Label", "Clicked Shop Grinders")
+    choose(page, "Email tile", "Send the guide")
+    choose(page, "Interaction", "Clicked")
+    fill(page, "Link URL (clicks only)", GRINDERS)
+    expect(page.locator("#tile-interaction_branch .jc-summary")).to_contain_text("clicked")
+
+    add_tile(page, "after Clicked Shop Grinders, path Yes", "send_email")
+    fill(page, "Label", "Grinder offer")
+    choose(page, "Email", "Grinder Offer")
+    add_tile(page, "after Clicked Shop Grinders, path No", "send_email")
+    fill(page, "Label", "Brew tips")
+    choose(page, "Email", "Brew Tips")
+
+    # Exit early when they buy.
+    page.get_by_role("link", name="Settings").click()
+    expect(panel(page).get_by_role("heading", name="Settings")).to_be_visible()
+    panel(page).get_by_label("Exit when this happens").select_option("purchase.completed")
+    panel(page).get_by_role("button", name="Save settings").click()
+    expect(page.locator(".jb-notice")).to_contain_text("Journey settings saved")
+    expect(page.locator(".jc-card.has-error")).to_have_count(0)
+    expect(page.locator(".jb-meta")).to_contain_text("Ready to go live")
+    close_panel(page)
+    canvas_shots(page, screenshot, "journey-brew-canvas")
+
+    page.get_by_role("button", name="Go live").click()
+    expect(page.locator(".jb-notice")).to_contain_text("is live (version 1)")
+    journey = Journey.objects.get(name="Brew Better at Home")
+    assert journey.status == Journey.Status.LIVE
+    assert journey.tiles["tiles"]["interaction_branch"]["link"] == GRINDERS
+
+    ann, bob = coffee
+    now = timezone.now()
+    services.publish("form.submitted", person=ann, payload={"form": "brew-better"}, source="forms", now=now)
+    services.publish("form.submitted", person=bob, payload={"form": "other"}, source="forms", now=now)
+    drive(now)
+    assert [(m["To"], m["Subject"]) for m in smtp_server.messages] == [("ann@example.com", "brew-guide for Ann")]
+
+    # The live view: figures on the tiles, the people waiting, one person's explained path.
+    page.reload()
+    expect(page.locator("#tile-wait .jc-figures")).to_contain_text("1")
+    page.locator("#tile-wait a.jc-card-link").click()
+    expect(panel(page).get_by_role("heading", name="People here now")).to_be_visible()
+    panel(page).locator("#people-here").get_by_role("link", name=re.compile("Ann")).click()
+    expect(page.locator("#run-path")).to_contain_text("entered: form.submitted")
+    expect(page.locator("#run-path")).to_contain_text("sent email brew-guide")
+    canvas_shots(page, screenshot, "journey-brew-live")
+
+
+def test_marketer_builds_the_re_engagement_segment_journey(page: Page, live_server, coffee, smtp_server,  # noqa: F811
+                                                           screenshot):
+    now = timezone.now()
+    ann, bob = coffee
+    lapsed = Segment(name="No purchase in 60 days", query={"version": 1, "match": "all", "conditions": [
+        {"type": "behavior", "interaction": "purchase", "count": {"op": "exactly", "value": 0},
+         "window": {"last_days": 60}}]})
+    segments.save_segment(lapsed, now=now)
+    InteractionFactory(contact=bob, type="purchase", occurred_at=now - datetime.timedelta(days=3))
+    segments.refresh(lapsed, now=now)
+
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/journeys/new/")
+    page.get_by_label("Name").fill("Re-engagement")
+    page.get_by_label("Segment-based: members of a segment enter").check()
+    page.get_by_label("Segment", exact=True).select_option(label="No purchase in 60 days")
+    page.get_by_label("Mode").select_option("one_time")
+    page.get_by_role("button", name="Create and open the canvas").click()
+    expect(page.get_by_role("heading", name="Re-engagement", level=1)).to_be_visible()
+
+    add_tile(page, "at the start", "send_email")
+    choose(page, "Email", "We Miss You")
+    add_tile(page, "after Send email", "wait")
+    fill(page, "Days", "5")
+    add_tile(page, "after Wait", "interaction_branch")
+    fill(page, "Label", "Opened?")
+    choose(page, "Email tile", "Send email")
+    choose(page, "Interaction", "Opened")
+    add_tile(page, "after Opened?, path Yes", "send_email")
+    choose(page, "Email", "Discount Offer")
+    add_tile(page, "after Opened?, path No", "send_email")
+    choose(page, "Email", "Second Reminder")
+
+    # Undo takes back the last change (the second reminder's email), and it can be chosen again.
+    page.get_by_role("button", name="Undo").click()
+    expect(page.locator("#tile-send_email_3 .jc-summary")).to_have_text("Choose an email")
+    page.locator("#tile-send_email_3 a.jc-card-link").click()
+    choose(page, "Email", "Second Reminder")
+
+    page.get_by_role("link", name="Settings").click()
+    panel(page).get_by_label("Exit when this happens").select_option("purchase.completed")
+    panel(page).get_by_role("button", name="Save settings").click()
+    expect(page.locator(".jb-notice")).to_contain_text("Journey settings saved")
+    close_panel(page)
+    canvas_shots(page, screenshot, "journey-reengagement-canvas")
+
+    page.get_by_role("button", name="Go live").click()
+    expect(page.locator(".jb-notice")).to_contain_text("is live")
+    journey = Journey.objects.get(name="Re-engagement")
+    assert list(JourneyRun.objects.filter(journey=journey).values_list("contact", flat=True)) == [ann.pk]
+    drive(timezone.now())
+    assert [(m["To"], m["Subject"]) for m in smtp_server.messages] == [("ann@example.com", "we-miss-you for Ann")]
