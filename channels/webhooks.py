@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -194,14 +195,22 @@ def parse_retry_after(value: str | None, *, now: datetime.datetime) -> datetime.
     return max(when - now, datetime.timedelta(0))
 
 
+def _status_text(status: int) -> str:
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
 def classify(status: int, body: str, retry_after: datetime.timedelta | None) -> Attempt:
     if 200 <= status < 300:
         return Attempt("delivered", status, body)
     if 300 <= status < 400:
-        return Attempt("failed", status, body, f"HTTP {status}: redirects are not followed; use the final URL.")
+        error = f"{_status_text(status)}: redirects are not followed; use the final URL."
+        return Attempt("failed", status, body, error)
     if status >= 500 or status in RETRY_STATUSES:
-        return Attempt("retry", status, body, f"HTTP {status}", retry_after)
-    return Attempt("failed", status, body, f"HTTP {status}: the receiver refused the message.")
+        return Attempt("retry", status, body, _status_text(status), retry_after)
+    return Attempt("failed", status, body, f"{_status_text(status)}: the receiver refused the message.")
 
 
 def body_of(delivery: WebhookDelivery) -> str:

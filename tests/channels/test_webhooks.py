@@ -111,7 +111,7 @@ def test_a_server_error_is_retried_after_a_jittered_backoff_with_the_same_webhoo
     services.send_queued_webhooks(now=now)
     delivery = refreshed(delivery)
     assert (delivery.status, delivery.attempts, delivery.response_code) == ("retrying", 1, 500)
-    assert delivery.response_body == "database down" and delivery.last_error == "HTTP 500"
+    assert delivery.response_body == "database down" and delivery.last_error == "HTTP 500 Internal Server Error"
     assert now + 10 * SECOND <= delivery.next_attempt_at <= now + 12 * SECOND  # 10 s + up to 20 % jitter
     assert services.send_queued_webhooks(now=now + 9 * SECOND) == 0  # not due yet
     assert services.send_queued_webhooks(now=delivery.next_attempt_at) == 1
@@ -189,7 +189,7 @@ def test_a_message_fails_when_the_retry_schedule_is_used_up(endpoint, receiver, 
         at += datetime.timedelta(minutes=1)
     delivery = refreshed(delivery)
     assert (delivery.status, delivery.attempts) == ("failed", 3)
-    assert delivery.last_error == "HTTP 500 — gave up after 3 attempts"
+    assert delivery.last_error == "HTTP 500 Internal Server Error — gave up after 3 attempts"
     assert services.send_queued_webhooks(now=at) == 0 and len(receiver.requests) == 3
 
 
