@@ -99,6 +99,10 @@ class JourneyStopResultSerializer(serializers.Serializer):
     exited = serializers.IntegerField(help_text="People who were inside and left with reason \"stopped\"")
 
 
+class JourneyExportQuerySerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+
+
 class JourneyNewVersionSerializer(serializers.Serializer):
     tiles = TilesField(required=False, help_text="The edited tiles; without it, the saved draft is frozen")
     move_runs = serializers.BooleanField(

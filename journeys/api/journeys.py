@@ -17,7 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ParseError
+from rest_framework.exceptions import APIException, NotFound, ParseError
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -275,16 +275,25 @@ class JourneyViewSet(ModelViewSet):
         return self._answer(copy, status.HTTP_201_CREATED)
 
     @extend_schema(summary="Export a journey as a document", description="Journeys as code: the journey with "
-                   "its tiles, references by stable key or name. `?format=yaml` (the default) or `?format=json`.",
-                   parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=["yaml", "json"])],
+                   "its tiles, references by stable key or name. `?format=yaml` (the default) or `?format=json`. "
+                   "The tiles are the draft, or with `?version=N` those frozen in version N.",
+                   parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=["yaml", "json"]),
+                               OpenApiParameter("version", OpenApiTypes.INT, description="A version number")],
                    responses={(200, "application/yaml"): OpenApiTypes.STR,
                               (200, "application/json"): OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], filter_backends=[], renderer_classes=[YAMLRenderer, DocumentJSONRenderer])
     def export(self, request: Request, pk: str | None = None) -> Response:
         journey = self.get_object()
+        version = None
+        if request.query_params.get("version"):
+            params = serializers.JourneyExportQuerySerializer(data=request.query_params)
+            params.is_valid(raise_exception=True)
+            version = journey.versions.filter(number=params.validated_data["version"]).first()
+            if version is None:
+                raise NotFound(f"“{journey}” has no version {params.validated_data['version']}.")
         extension = "json" if request.accepted_renderer.format == "json" else "yaml"
-        filename = f"{slugify(journey.name) or 'journey'}.{extension}"
-        return Response(portable.export_journey(journey),
+        filename = f"{slugify(journey.name) or 'journey'}{f'-v{version.number}' if version else ''}.{extension}"
+        return Response(portable.export_journey(journey, version=version),
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
     @extend_schema(summary="Import a journey as a new draft", operation_id="journeys_import",

@@ -10,14 +10,15 @@ from django.contrib.auth import get_user_model
 
 from channels.models import WebhookEndpoint
 from contacts.models import SalesQueue
-from journeys.models import Journey
+from journeys.models import Journey, JourneyVersion
 from journeys.portable.document import FORMAT, GOVERNANCE, iso, map_query, map_tile, ordered_tiles, written
 from segments.models import Segment
 
 
 # --- Export ----------------------------------------------------------------------------------------
-def export_journey(journey: Journey) -> dict[str, Any]:
-    """The journey (its draft tiles) as a document: stable keys, references by name or key."""
+def export_journey(journey: Journey, *, version: JourneyVersion | None = None) -> dict[str, Any]:
+    """The journey as a document: stable keys, references by name or key. The tiles are the draft
+    (what the builder shows and the next version freezes), or those frozen in `version`."""
     names = _Names()
     entry: dict[str, Any] = {}
     if journey.entry_trigger:
@@ -34,7 +35,7 @@ def export_journey(journey: Journey) -> dict[str, Any]:
             governance[key] = names.segment(getattr(journey, f"{name}_id"))
         else:
             governance[key] = written(getattr(journey, name), kind)
-    stored = journey.tiles or {}
+    stored = (version.tiles if version is not None else journey.tiles) or {}
     tiles = {key: map_tile(tile, names.tile_value) for key, tile in (stored.get("tiles") or {}).items()}
     doc = {"format": FORMAT, "name": journey.name, "description": journey.description,
            "audience": journey.audience, "entry": entry, "governance": governance,

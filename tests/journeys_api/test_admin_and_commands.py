@@ -35,7 +35,8 @@ def test_the_admin_pages_render(staff, brew_journey, subscribed, now):
     JourneyRun.objects.create(journey=brew_journey, version=brew_journey.versions.create(
         number=1, tiles=brew_journey.tiles, created_at=now), contact=subscribed(), tile_key="two_days", entered_at=now)
     for url in ("journey/", f"journey/{brew_journey.pk}/change/", "journeyrun/", "journeyversion/",
-                "journey/?status=draft&entry=trigger", "journey/import/"):
+                "journey/?status=draft&entry=trigger", "journey/import/",
+                f"journeysettings/{JourneySettings.current().pk}/change/"):
         response = staff.get(f"{ADMIN}{url}")
         assert response.status_code == 200, url
     page = staff.get(f"{ADMIN}journey/").content.decode()
@@ -144,6 +145,8 @@ def test_the_import_command_refuses_a_broken_document(brew_journey, tmp_path):
         call_command("import_journey", str(tmp_path / "missing.yaml"))
     with pytest.raises(CommandError, match="No journey with id 999999"):
         call_command("export_journey", 999999)
+    with pytest.raises(CommandError, match="has no version 3"):
+        call_command("export_journey", brew_journey.pk, "--journey-version", "3")
     assert Journey.objects.count() == 1
 
 

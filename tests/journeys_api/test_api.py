@@ -303,3 +303,16 @@ def test_a_bad_test_run_script_is_pinned_to_its_item(marketer_client, brew_journ
     assert response.json() == {"detail": "The test run cannot start; see errors.",
                                "errors": {"script[0]": ["unknown trigger 'nope.never'"]}}
     assert post(marketer_client, f"{JOURNEYS}{brew_journey.pk}/test-run/", {}).status_code == 400
+
+
+def test_export_of_a_frozen_version(marketer_client, draft, published_email):
+    url = f"{JOURNEYS}{draft['id']}/"
+    post(marketer_client, f"{url}go-live/")
+    published_email("hello-again")
+    post(marketer_client, f"{url}new-version/", {"tiles": one_email_tiles("hello-again")})
+    first = marketer_client.get(f"{url}export/", {"format": "json", "version": 1})
+    assert first["Content-Disposition"] == 'attachment; filename="welcome-v1.json"'
+    assert first.json()["tiles"]["send"]["email"] == "hello"
+    assert marketer_client.get(f"{url}export/", {"format": "json"}).json()["tiles"]["send"]["email"] == "hello-again"
+    assert marketer_client.get(f"{url}export/", {"format": "json", "version": 7}).status_code == 404
+    assert marketer_client.get(f"{url}export/", {"format": "json", "version": "x"}).status_code == 400

@@ -15,13 +15,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("journey", type=int, help="Journey id")
         parser.add_argument("--format", choices=["yaml", "json"], default="yaml")
+        parser.add_argument("--journey-version", type=int, dest="journey_version",
+                            help="Export the tiles frozen in this version number (default: the draft)")
         parser.add_argument("--output", "-o", type=Path, help="Write to this file instead of standard output")
 
-    def handle(self, *args, journey: int, format: str, output: Path | None, **options) -> None:
+    def handle(self, *args, journey: int, format: str, journey_version: int | None, output: Path | None,
+               **options) -> None:
         found = Journey.objects.filter(pk=journey).first()
         if found is None:
             raise CommandError(f"No journey with id {journey}.")
-        text = portable.dumps(portable.export_journey(found), format)
+        frozen = None
+        if journey_version is not None:
+            frozen = found.versions.filter(number=journey_version).first()
+            if frozen is None:
+                raise CommandError(f"“{found}” has no version {journey_version}.")
+        text = portable.dumps(portable.export_journey(found, version=frozen), format)
         if output is None:
             self.stdout.write(text, ending="")
         else:
