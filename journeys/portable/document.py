@@ -44,10 +44,22 @@ class DocumentError(ValueError):
 
 
 # --- Text ------------------------------------------------------------------------------------------
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML, with text of several lines (descriptions, SMS bodies) as readable `|` blocks."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value and value == value.strip(" ") and "\t" not in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
+
 def dumps(doc: dict[str, Any], fmt: str = "yaml") -> str:
     if fmt == "json":
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=110)
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=110)
 
 
 def loads(text: str | bytes) -> dict[str, Any]:

@@ -244,3 +244,11 @@ def test_webhook_endpoints_and_static_segments_travel_by_name(segment, now):
     WebhookEndpoint.objects.create(name="CRM", url="https://crm2.example.com/hooks")
     assert portable.import_journey(doc, now=now).errors == [
         "tiles.post.endpoint: more than one webhook endpoint named 'CRM'; rename one so the name is unique"]
+
+
+def test_text_of_several_lines_reads_as_a_yaml_block_and_comes_back(brew_journey, now):
+    brew_journey.description = "From the guide to a grinder.\nOwner: the coffee team.\n"
+    brew_journey.save()
+    text = portable.dumps(portable.export_journey(brew_journey))
+    assert "description: |\n  From the guide to a grinder.\n  Owner: the coffee team.\n" in text
+    assert portable.import_journey(text, now=now).journey.description == brew_journey.description
