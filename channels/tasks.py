@@ -8,7 +8,12 @@ from channels import services
 
 @shared_task
 def send_queued(limit: int = 200) -> int:
-    return services.send_queued(now=timezone.now(), limit=limit)
+    """Send one batch; a full batch means more are waiting, so the next batch is queued at once
+    rather than at the next beat."""
+    sent = services.send_queued(now=timezone.now(), limit=limit)
+    if sent >= limit:
+        send_queued.delay(limit)
+    return sent
 
 
 @shared_task
@@ -18,7 +23,10 @@ def sweep_stale_claims() -> int:
 
 @shared_task
 def send_queued_webhooks(limit: int = 50) -> int:
-    return services.send_queued_webhooks(now=timezone.now(), limit=limit)
+    sent = services.send_queued_webhooks(now=timezone.now(), limit=limit)
+    if sent >= limit:
+        send_queued_webhooks.delay(limit)
+    return sent
 
 
 @shared_task

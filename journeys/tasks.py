@@ -21,7 +21,12 @@ def dispatch_events(event_ids: list[int], published_at: float | None = None) -> 
 
 @shared_task
 def tick(limit: int = 500) -> int:
-    return engine.advance_due_runs(now=timezone.now(), limit=limit)
+    """Advance one batch of due runs; a full batch queues the next at once (many workers then
+    share a backlog instead of waiting for the next beat)."""
+    claimed = engine.advance_due_runs(now=timezone.now(), limit=limit)
+    if claimed >= limit:
+        tick.delay(limit)
+    return claimed
 
 
 @shared_task

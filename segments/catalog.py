@@ -6,7 +6,11 @@ read this one catalog, so a field added here is offered, validated, compiled and
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from contacts.models import Channel, CustomAttribute, InteractionType
 
@@ -96,12 +100,30 @@ def _attribute_field(attribute: CustomAttribute) -> Field:
     )
 
 
+# Custom attribute definitions change rarely and are read for every one-person evaluation (a
+# journey branch per run): kept for a moment per process, dropped at once here when one changes.
+_ATTRIBUTES_TTL_S = 2.0
+_attributes: dict[str, tuple[float, list[Field]]] = {}
+
+
+@receiver([post_save, post_delete], sender=CustomAttribute)
+def _forget_attributes(**_kwargs) -> None:
+    _attributes.clear()
+
+
+def _attribute_fields(audience: str) -> list[Field]:
+    cached = _attributes.get(audience)
+    if cached is None or time.monotonic() - cached[0] > _ATTRIBUTES_TTL_S:
+        cached = (time.monotonic(), [_attribute_field(a) for a in CustomAttribute.objects.filter(entity=audience)])
+        _attributes[audience] = cached
+    return cached[1]
+
+
 def person_fields(audience: str) -> dict[str, Field]:
     """Every field of `audience` ("contact" or "lead") by path, custom attributes included."""
     base = CONTACT_FIELDS if audience == "contact" else LEAD_FIELDS
     fields = {f.path: f for f in base}
-    for attribute in CustomAttribute.objects.filter(entity=audience):
-        field = _attribute_field(attribute)
+    for field in _attribute_fields(audience):
         fields[field.path] = field
     return fields
 

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 
 from config.celery import app
 from contacts import roles
+from segments import catalog
 from tests.factories import UserFactory
 
 T0 = datetime.datetime(2026, 11, 2, 9, 0, tzinfo=datetime.UTC)
@@ -56,6 +57,13 @@ def marketer_client(client, marketer):
 def sales_client(client, sales_user):
     client.force_login(sales_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def fresh_attribute_definitions():
+    """Custom attribute definitions are cached per process for a moment; a test's rolled-back
+    definitions must not leak into the next test."""
+    catalog._attributes.clear()
 
 
 @pytest.fixture(autouse=True, scope="session")

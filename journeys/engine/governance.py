@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from channels import queries as channel_queries
@@ -32,6 +32,13 @@ class Gates:
         self.settings = settings or JourneySettings.current()
         self._members: dict[int, set[tuple[str, int]]] = {}
         self._sends: dict[tuple[str, int], list[datetime.datetime]] | None = None
+        self._memo: dict[Any, Any] = {}
+
+    def memo(self, key: Any, load: Callable[[], Any]) -> Any:
+        """Something every run of the batch reads alike (an email by key), loaded once."""
+        if key not in self._memo:
+            self._memo[key] = load()
+        return self._memo[key]
 
     def _people(self) -> dict[str, list[int]]:
         people: dict[str, list[int]] = {"contact": [], "lead": []}

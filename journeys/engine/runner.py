@@ -24,7 +24,13 @@ class AlreadyDone(Exception):
 
 
 def log_step(run: JourneyRun, *, tile_key: str, attempt: int, outcome: str, reason: dict[str, Any],
-             now: datetime.datetime) -> StepLog:
+             now: datetime.datetime, pending: list[StepLog] | None = None) -> StepLog:
+    """Record one step. Inside `step` the lines are collected in `pending` and written together at
+    its end (one INSERT); elsewhere each is written at once."""
+    if pending is not None:
+        line = StepLog(run=run, tile_key=tile_key, attempt=attempt, outcome=outcome, reason=reason, at=now)
+        pending.append(line)
+        return line
     try:
         with transaction.atomic():
             return StepLog.objects.create(run=run, tile_key=tile_key, attempt=attempt, outcome=outcome,
@@ -43,7 +49,7 @@ def _move(run: JourneyRun, tile_key: str, *, now: datetime.datetime) -> None:
     run.tile_key, run.state, run.due_at, run.waiting_for = tile_key, JourneyRun.State.ACTIVE, now, None
 
 
-def _apply(run: JourneyRun, outcome: Outcome, *, now: datetime.datetime) -> bool:
+def _apply(run: JourneyRun, outcome: Outcome, *, now: datetime.datetime, pending: list[StepLog]) -> bool:
     """Apply one outcome; True while the run can take another tile now."""
     if isinstance(outcome, Wait):
         run.state, run.due_at, run.waiting_for = JourneyRun.State.WAITING, outcome.until, outcome.waiting_for
@@ -51,11 +57,12 @@ def _apply(run: JourneyRun, outcome: Outcome, *, now: datetime.datetime) -> bool
     if isinstance(outcome, Defer):  # the same tile again later; each deferral is logged once
         run.visits["$defer"] = deferrals = run.visits.get("$defer", 0) + 1
         log_step(run, tile_key="$defer", attempt=deferrals, outcome="deferred",
-                 reason={**outcome.reason, "tile": run.tile_key}, now=now)
+                 reason={**outcome.reason, "tile": run.tile_key}, now=now, pending=pending)
         run.state, run.due_at, run.waiting_for = JourneyRun.State.ACTIVE, outcome.until, None
         return False
     kind = "exit" if isinstance(outcome, Exit) else "next"
-    log_step(run, tile_key=run.tile_key, attempt=run.attempt, outcome=kind, reason=outcome.reason, now=now)
+    log_step(run, tile_key=run.tile_key, attempt=run.attempt, outcome=kind, reason=outcome.reason, now=now,
+             pending=pending)
     if isinstance(outcome, Exit):
         finish(run, state=JourneyRun.State.DONE, reason=outcome.reason, now=now)
         return False
@@ -66,8 +73,9 @@ def _apply(run: JourneyRun, outcome: Outcome, *, now: datetime.datetime) -> bool
     return True
 
 
-def exit_early(run: JourneyRun, reason: dict[str, Any], *, now: datetime.datetime) -> None:
-    log_step(run, tile_key="$exit", attempt=1, outcome="exit", reason=reason, now=now)
+def exit_early(run: JourneyRun, reason: dict[str, Any], *, now: datetime.datetime,
+               pending: list[StepLog] | None = None) -> None:
+    log_step(run, tile_key="$exit", attempt=1, outcome="exit", reason=reason, now=now, pending=pending)
     finish(run, state=JourneyRun.State.EXITED, reason=reason, now=now)
 
 
@@ -96,12 +104,13 @@ def step(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None 
     goal = governance.reached_goal(run, gates)
     if goal is not None and not run.steps.filter(tile_key="$goal").exists():
         record_goals([run], goal, now=now)
+    pending: list[StepLog] = []
     for _ in range(MAX_TILES_PER_STEP):
         if run.state not in OPEN:
             break
         leave = governance.must_leave(run, gates)
         if leave is not None:
-            exit_early(run, leave, now=now)
+            exit_early(run, leave, now=now, pending=pending)
             break
         tile = tiles[run.tile_key]
         if run.state == JourneyRun.State.WAITING:
@@ -109,10 +118,15 @@ def step(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None 
             event = None
         else:
             outcome = TILES[tile["type"]](run, tile, Step(journey, now, gates))
-        if not _apply(run, outcome, now=now):
+        if not _apply(run, outcome, now=now, pending=pending):
             break
     else:
         raise RuntimeError(f"more than {MAX_TILES_PER_STEP} tiles in one step: a loop without a wait?")
+    if pending:
+        try:
+            StepLog.objects.bulk_create(pending)
+        except IntegrityError as exc:  # the log already has one of these steps: another worker did them
+            raise AlreadyDone(f"run {run.pk}") from exc
     run.save()
 
 

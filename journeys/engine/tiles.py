@@ -139,7 +139,8 @@ def exit_tile(run: JourneyRun, tile: Tile, step: Step) -> Outcome:
 
 # --- Messages -------------------------------------------------------------------------------------
 def send_email(run: JourneyRun, tile: Tile, step: Step) -> Outcome:
-    email = Email.objects.get(key=tile["email"])
+    email = step.gates.memo(("email", tile["email"]),
+                            lambda: Email.objects.select_related("sender").get(key=tile["email"]))
     held = governance.before_send(run, tile, step.gates, now=step.now, commercial=email.commercial)
     if held is not None:
         return held
