@@ -147,3 +147,12 @@ def test_a_bad_block_is_refused_next_to_its_row(marketer_client):
     assert "An image needs an http(s) address" in response.content.decode()
     landing.refresh_from_db()
     assert landing.blocks == []
+
+
+def test_errors_in_a_landing_page_form_show_on_the_landing_page(client, demo, post_form):
+    response = post_form(demo["brew_guide"], {"email": "nope", "first_name": "Nia",
+                                              "wm_page": "http://testserver/p/french-press-guide/"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Brew a better French press" in html  # the landing page, not the bare form
+    assert "Enter a valid email address." in html and 'value="Nia"' in html

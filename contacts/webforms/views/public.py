@@ -221,7 +221,19 @@ def _invalid(request: HttpRequest, form: WebForm, public_form: PublicForm, *, em
     refreshed.is_valid()
     for error in public_form.non_field_errors():
         refreshed.add_error(None, error)
+    landing = _landing_page_of(request, data.get(PAGE, ""))
+    if landing is not None and not _wants_json(request):
+        return _landing_response(request, landing, preview=False, bound=refreshed, status=400)
     return _form_response(request, form, refreshed, embed=embed, preview=False, status=400)
+
+
+def _landing_page_of(request: HttpRequest, page_url: str) -> LandingPage | None:
+    """The published landing page of ours a form was sent from, if any."""
+    parts = urlsplit(page_url)
+    if parts.netloc not in ("", request.get_host()) or not parts.path.startswith("/p/"):
+        return None
+    slug = parts.path.removeprefix("/p/").strip("/")
+    return LandingPage.objects.select_related("brand").filter(slug=slug, status=LandingPage.Status.PUBLISHED).first()
 
 
 def _success(request: HttpRequest, form: WebForm, *, embed: bool, page: str) -> HttpResponse:
@@ -290,6 +302,12 @@ def page_view(request: HttpRequest, slug: str) -> HttpResponse:
     preview = bool(request.GET.get("preview")) and _can_preview(request)
     if page.status != LandingPage.Status.PUBLISHED and not preview:
         raise Http404("No such page")
+    return _landing_response(request, page, preview=preview)
+
+
+def _landing_response(request: HttpRequest, page: LandingPage, *, preview: bool, bound: PublicForm | None = None,
+                      status: int = 200) -> HttpResponse:
+    """The page's blocks; `bound` is a form sent from this page with errors, shown in its place."""
     now = timezone.now()
     page_blocks = page.blocks if preview else page.published_blocks
     forms = {f.slug: f for f in WebForm.objects.filter(slug__in=blocks.form_slugs(page_blocks))}
@@ -304,10 +322,13 @@ def page_view(request: HttpRequest, slug: str) -> HttpResponse:
                 continue
             item["webform"] = form
             item["thanks"] = request.GET.get("thanks") == form.slug
-            item["form"] = _new_form(form, now=now, page=request.build_absolute_uri(page.public_url()))
+            if bound is not None and bound.webform.pk == form.pk:
+                item["form"] = bound
+            else:
+                item["form"] = _new_form(form, now=now, page=request.build_absolute_uri(page.public_url()))
             item["action"] = form.public_url()
         rendered.append(item)
     return _render(request, "webforms/public/landing_page.html", {
         "page": page, "brand": page.brand, "blocks": rendered, "preview": preview,
         "stylesheet": static("webforms/form.css"),
-    })
+    }, status=status)
