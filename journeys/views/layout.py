@@ -34,6 +34,7 @@ class Card:
     email: Any = None  # channels figures of a send tile, when known
     branches: list[Branch] = field(default_factory=list)
     on_path: bool = False
+    url: str = ""
 
     @property
     def icon(self) -> str:
@@ -51,6 +52,8 @@ class Step:
     where: str
     card: Card
     edge_label: str = ""
+    add_url: str = ""  # the palette for this connector (HTMX), and the same without JavaScript
+    add_href: str = ""
 
 
 @dataclass
@@ -64,6 +67,8 @@ class Column:
     ended: bool = True  # the path ends here ("exit"), as opposed to a missing target
     closed: bool = False  # the last card ends the path itself (an exit tile)
     end_label: str = ""
+    add_url: str = ""
+    add_href: str = ""
 
     @property
     def last(self) -> Card | None:

@@ -4,8 +4,11 @@ live version (with per-tile figures), laid out by journeys/views/layout.py."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from django.template.loader import render_to_string
+from django.templatetags.static import static
+from django.urls import reverse
 
 from channels.models import Email
 from journeys import catalog, drafts, queries
@@ -34,13 +37,35 @@ def canvas_context(journey, *, live: bool = False, editable: bool = False, path:
     errors = {} if live else validate_journey(journey)
     figures = queries.tile_figures(journey, doc.get("tiles") or {}) if live else None
     root = layout.layout(doc, errors=errors, names=names_for(doc), figures=figures, path=set(path or ()))
+    _add_urls(journey, root, view="live" if live else "edit")
     return {
         "journey": journey, "root": root, "live": live, "editable": editable and not live, "selected": selected,
         "orphans": [(key, catalog.label(doc["tiles"][key]), errors.get(key, []))
                     for key in layout.unreachable(doc, root)],
         "journey_errors": errors.get("", []), "error_count": sum(len(v) for v in errors.values()),
-        "version": version, "test_path": path or [],
+        "version": version, "test_path": path or [], "icons": static("img/icons.svg"),
     }
+
+
+def _add_urls(journey, root: layout.Column, *, view: str) -> None:
+    """Each card's panel URL and each connector's palette URL, computed once here (a 60-tile
+    canvas would otherwise spend a good part of its render in {% url %})."""
+    tile_url = reverse("journeys:tile", args=[journey.pk, "KEY"])
+    palette_url = reverse("journeys:palette", args=[journey.pk])
+
+    def connector(after: str, where: str) -> tuple[str, str]:
+        query = urlencode({"after": after, "where": where})
+        return f"{palette_url}?{query}", "?" + urlencode({"add": f"{after}:{where}"})
+
+    def walk(column: layout.Column) -> None:
+        for step in column.steps:
+            step.add_url, step.add_href = connector(step.after, step.where)
+            step.card.url = tile_url.replace("/KEY/", f"/{quote(step.card.key)}/") + f"?view={view}"
+            for branch in step.card.branches:
+                walk(branch.column)
+        column.add_url, column.add_href = connector(column.end_after, column.end_where)
+
+    walk(root)
 
 
 def render_canvas(journey, *, live: bool = False, editable: bool = True, path: list[str] | None = None) -> str:
