@@ -140,8 +140,25 @@ class DeliveryQuerySet(models.QuerySet):
         return self.filter(status=Delivery.Status.QUEUED)
 
 
-class Delivery(PersonRef):
-    """One message to one person. Unique on its idempotency key, so a retried caller sends once."""
+class OutgoingMessage(PersonRef):
+    """What every outgoing message shares: one row per idempotency key (a retried caller sends
+    once), claimed by a sender (status "sending", `claimed_at`, `attempts`) and swept back to the
+    queue if its worker vanished; journeys' plain-value `journey_id` and `tile_key`."""
+
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    journey_id = models.BigIntegerField(null=True, blank=True)
+    tile_key = models.CharField(max_length=100, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField(db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(PersonRef.Meta):
+        abstract = True
+
+
+class Delivery(OutgoingMessage):
+    """One email to one person."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -154,19 +171,12 @@ class Delivery(PersonRef):
 
     email = models.ForeignKey(Email, on_delete=models.PROTECT, related_name="deliveries")
     version = models.ForeignKey(EmailVersion, on_delete=models.PROTECT, related_name="deliveries")
-    idempotency_key = models.CharField(max_length=200, unique=True)
     to_address = models.EmailField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     reason = models.CharField(max_length=200, blank=True, help_text="Why it was not sent, or failed")
     context = models.JSONField(default=dict, blank=True, help_text="Trigger payload and other token values")
-    journey_id = models.BigIntegerField(null=True, blank=True)
-    tile_key = models.CharField(max_length=100, blank=True)
     message_id = models.CharField(max_length=255, blank=True, db_index=True)
-    attempts = models.PositiveIntegerField(default=0)
-    queued_at = models.DateTimeField(db_index=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
     bounced_at = models.DateTimeField(null=True, blank=True)
@@ -174,7 +184,7 @@ class Delivery(PersonRef):
 
     objects = DeliveryQuerySet.as_manager()
 
-    class Meta(PersonRef.Meta):
+    class Meta(OutgoingMessage.Meta):
         ordering = ["-queued_at", "-id"]
         verbose_name_plural = "deliveries"
         indexes = [
@@ -264,7 +274,7 @@ class WebhookDeliveryQuerySet(models.QuerySet):
                            next_attempt_at__lte=now)
 
 
-class WebhookDelivery(PersonRef):
+class WebhookDelivery(OutgoingMessage):
     """One event to one endpoint about one person; its `message_id` is the same on every retry."""
 
     class Status(models.TextChoices):
@@ -277,25 +287,18 @@ class WebhookDelivery(PersonRef):
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries")
     event_type = models.CharField(max_length=100, default="journey.webhook")
     payload = models.JSONField(default=dict, blank=True)
-    idempotency_key = models.CharField(max_length=200, unique=True)
     message_id = models.CharField(max_length=40, unique=True, default=new_message_id, editable=False,
                                   help_text="Sent as webhook-id; receivers use it to drop duplicates")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     response_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="HTTP status of the last attempt")
     response_body = models.CharField(max_length=500, blank=True, help_text="Start of the last answer's body")
     last_error = models.CharField(max_length=300, blank=True)
-    journey_id = models.BigIntegerField(null=True, blank=True)
-    tile_key = models.CharField(max_length=100, blank=True)
-    queued_at = models.DateTimeField()
-    claimed_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
 
     objects = WebhookDeliveryQuerySet.as_manager()
 
-    class Meta(PersonRef.Meta):
+    class Meta(OutgoingMessage.Meta):
         ordering = ["-queued_at", "-id"]
         verbose_name_plural = "webhook deliveries"
         indexes = [
