@@ -313,13 +313,20 @@ class FormSubmissionAdmin(admin.ModelAdmin):
     list_select_related = ["form", "contact", "lead"]
     raw_id_fields = ["contact", "lead"]
     date_hierarchy = "submitted_at"
-    actions = ["export_csv"]
+    actions = ["export_csv", "publish_again"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.action(description="Publish form.submitted for the selected (never twice for one submission)")
+    def publish_again(self, request: HttpRequest, queryset) -> None:
+        for submission in queryset.select_related("form", "contact", "lead"):
+            webform_services.publish_submitted(submission)
+        self.message_user(request, f"Checked {queryset.count()} submission(s): each has its form.submitted event.",
+                          messages.SUCCESS)
 
     @admin.action(description="Export the selected submissions as CSV (one form at a time)")
     def export_csv(self, request: HttpRequest, queryset):

@@ -9,13 +9,14 @@ a submission that was rolled back, and a trigger problem never loses an accepted
 from __future__ import annotations
 
 import datetime
+import hashlib
 import logging
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from channels import services as channels
 from contacts import services as people
@@ -144,8 +145,17 @@ def submit(form: WebForm, *, values: dict[str, Any], consents_given: dict[int, b
         with transaction.atomic():
             submission = _submit(form, fields, boxes, values=values, consents_given=consents_given, now=now,
                                  visit=visit, client_key=client_key, known_person=known_person)
-    transaction.on_commit(partial(_publish, submission.pk, now), robust=True)
+    transaction.on_commit(partial(_publish, submission.pk), robust=True)
     return Accepted(submission)
+
+
+def _lock_email(email: str) -> None:
+    """Serialize submissions for one address until commit, so two at once cannot create two people.
+    PostgreSQL: a transaction-scoped advisory lock; SQLite already runs one writer at a time."""
+    if email and connection.vendor == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(f"webform:{email}".encode(), digest_size=8).digest(), "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def _submit(form: WebForm, fields: list, boxes: list[FormConsent], *, values: dict[str, Any],
@@ -153,6 +163,7 @@ def _submit(form: WebForm, fields: list, boxes: list[FormConsent], *, values: di
             known_person: Person | None) -> FormSubmission:
     email_key = email_field_key(form, fields)
     email = str(values.get(email_key) or "").strip().lower() if email_key else ""
+    _lock_email(email)
     person = known_person if known_person is not None and (not email or email == known_person.email) else None
     person = person or find_person(form, email)
     created = person is None
@@ -185,10 +196,16 @@ def _submit(form: WebForm, fields: list, boxes: list[FormConsent], *, values: di
     return submission
 
 
-def _publish(submission_id: int, now: datetime.datetime) -> None:
-    submission = FormSubmission.objects.select_related("form", "contact", "lead").get(pk=submission_id)
+def _publish(submission_id: int) -> None:
+    publish_submitted(FormSubmission.objects.select_related("form", "contact", "lead").get(pk=submission_id))
+
+
+def publish_submitted(submission: FormSubmission) -> None:
+    """Publish `form.submitted` for a stored submission, as of when it was sent. Keyed by the submission,
+    so publishing again (from the admin, after a crash between commit and publish) never fires it twice."""
     journeys.publish(
-        "form.submitted", person=submission.person, source=SOURCE, idempotency_key=submission.trigger_key, now=now,
+        "form.submitted", person=submission.person, source=SOURCE, idempotency_key=submission.trigger_key,
+        now=submission.submitted_at,
         payload={"form": submission.form.slug, "fields": submission.values, "submission": submission.pk,
                  "form_name": submission.form.name},
     )

@@ -193,3 +193,26 @@ def test_a_draft_form_is_not_found_by_visitors(brew_guide, client, post_form):
     brew_guide.save()
     assert client.get(brew_guide.public_url()).status_code == 404
     assert post_form(brew_guide, guide_data(1)).status_code == 404
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_submissions_from_one_new_person_create_one_lead(brew_guide, live_server):
+    url = live_server.url + brew_guide.public_url()
+    opener = urllib.request.build_opener(NoRedirects)
+
+    def post(n):
+        body = {"wm_token": tokens.render_token(brew_guide, now=timezone.now()), "email": "twin@example.com",
+                "first_name": f"Twin {n}"}
+        try:
+            with opener.open(url, data=urllib.parse.urlencode(body).encode(), timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as answer:
+            return answer.code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(post, range(6)))
+
+    assert statuses == [302] * 6
+    assert Lead.objects.filter(email="twin@example.com").count() == 1
+    assert FormSubmission.objects.count() == 6

@@ -107,3 +107,17 @@ def test_the_admin_exports_submissions_as_csv(client, admin_user, catering, post
     response = client.post(reverse("admin:contacts_formsubmission_changelist"), {
         "action": "export_csv", "_selected_action": list(FormSubmission.objects.values_list("pk", flat=True))})
     assert b"Fabrikam" in b"".join(response.streaming_content)
+
+
+def test_the_admin_publishes_a_missing_trigger_once(client, admin_user, catering, post_form):
+    post_form(catering, {"company": "F", "first_name": "A", "last_name": "B", "email": "a@f.example",
+                         "guests": "40", "event_date": "2026-12-01"})
+    assert not TriggerEvent.objects.exists()  # this test's transaction never commits: as if the process died
+    client.force_login(admin_user)
+    selected = list(FormSubmission.objects.values_list("pk", flat=True))
+    for _ in range(2):
+        client.post(reverse("admin:contacts_formsubmission_changelist"),
+                    {"action": "publish_again", "_selected_action": selected})
+    event = TriggerEvent.objects.get()
+    assert event.payload["fields"]["company"] == "F"
+    assert event.occurred_at == FormSubmission.objects.get().submitted_at
