@@ -77,6 +77,17 @@ def accepting(journey: Journey, *, now: datetime.datetime) -> bool:
             and (journey.ends_at is None or now < journey.ends_at))
 
 
+def _serialize_entry(journey: Journey, person: Contact) -> None:
+    """Two events for one person dispatched at once by two workers must not both see "not inside
+    yet": on PostgreSQL the check and the new run happen under a lock for (journey, person), held
+    until the dispatch transaction ends."""
+    if connection.vendor != "postgresql":
+        return  # SQLite serializes writers already
+    kind = 0 if isinstance(person, Contact) else 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [journey.pk * 2 + kind, person.pk])
+
+
 def may_enter(journey: Journey, person: Contact, *, now: datetime.datetime) -> bool:
     """Dates, exclusion and suppression segments, and the re-entry rule, for one person."""
     if not accepting(journey, now=now):
@@ -84,10 +95,11 @@ def may_enter(journey: Journey, person: Contact, *, now: datetime.datetime) -> b
     gates = Gates([JourneyRun(**person_keys(person))])
     if any(gates.is_member(segment, gates.runs[0]) for _code, segment in exclusions(journey, gates.settings)):
         return False
-    runs = JourneyRun.objects.filter(journey=journey, **person_keys(person))
     rule = journey.re_entry
     if rule == Journey.ReEntry.ANY_TIME:
         return True
+    _serialize_entry(journey, person)
+    runs = JourneyRun.objects.filter(journey=journey, **person_keys(person))
     if rule == Journey.ReEntry.NEVER:
         return not runs.exists()
     if runs.filter(state__in=OPEN).exists():
