@@ -46,14 +46,29 @@ def _refusal(exc: ValidationError) -> str:
     return _errors_text(exc.message_dict) if hasattr(exc, "error_dict") else " ".join(exc.messages)
 
 
+class PrettyJSONField(forms.JSONField):
+    """JSON shown indented, in a box wide enough to read a tile graph."""
+
+    widget = forms.Textarea(attrs={"rows": 24, "cols": 100, "spellcheck": "false", "class": "vLargeTextField"})
+
+    def prepare_value(self, value):
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
 class JourneyAdminForm(forms.ModelForm):
+    tiles = PrettyJSONField(required=False, help_text=serializers.TILES_HELP)
+    entry_conditions = PrettyJSONField(required=False, help_text="Segment query language; trigger.<field> reads "
+                                       "the entry trigger's payload")
+
     class Meta:
         model = Journey
         fields = ["name", "description", "audience", *ENTRY_FIELDS, *GOVERNANCE_FIELDS, "tiles"]
 
     def clean_tiles(self) -> dict:
         try:
-            return serializers.check_tiles(self.cleaned_data["tiles"])
+            return serializers.check_tiles(self.cleaned_data["tiles"] or {"start": "", "tiles": {}})
         except ShapeError as exc:
             raise ValidationError([str(message) for message in exc.detail]) from None
 
@@ -100,7 +115,7 @@ class JourneyAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "description", "audience", "status", "validation"]}),
         ("Entry", {"fields": [*ENTRY_FIELDS, "next_entry_at"]}),
         ("Governance", {"fields": GOVERNANCE_FIELDS}),
-        ("Tiles", {"fields": ["tiles"], "description": serializers.TILES_HELP}),
+        ("Tiles", {"fields": ["tiles"]}),
         ("History", {"fields": ["created_by", "created_at", "updated_at"]}),
     ]
 
@@ -257,9 +272,13 @@ class JourneyVersionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # runs follow their version: a version is history
+
 
 class StepInline(admin.TabularInline):
     model = StepLog
+    verbose_name_plural = "step log"
     extra = 0
     fields = ["at", "tile_key", "attempt", "outcome", "reason"]
     readonly_fields = fields
@@ -302,6 +321,9 @@ class JourneyRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # runs are facts; stopping the journey is how people leave
 
 
 @admin.register(JourneySettings)

@@ -84,6 +84,11 @@ def test_a_live_journey_is_read_only_in_the_admin(staff, brew_journey, now):
     Journey.objects.filter(pk=brew_journey.pk).update(status="live")
     page = staff.get(url).content.decode()
     assert 'name="name"' not in page and 'name="tiles"' not in page
+    staff.post(url, {"name": "Renamed", "tiles": "{}", "entry_conditions": "null"})
+    brew_journey_after = Journey.objects.get(pk=brew_journey.pk)
+    assert brew_journey_after.name == "Brew Better at Home"
+    assert brew_journey_after.tiles == brew_journey.tiles
+    assert brew_journey_after.entry_conditions == brew_journey.entry_conditions
 
 
 def test_a_run_page_shows_the_explained_path_and_steps(staff, brew_journey, subscribed, now):
