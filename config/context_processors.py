@@ -5,8 +5,9 @@ from django.urls import reverse
 SECTIONS = [
     ("Contacts", "contacts:list"),
     ("Segments", "segments:list"),
-    ("Journeys", None),
+    ("Journeys", "journeys:list"),
     ("Email", "channels:email_list"),
+    ("Forms", "webforms:form_list"),
     ("Events", None),
     ("Scoring", None),
     ("Analytics", None),
@@ -20,7 +21,17 @@ SUBSECTIONS = {
         ("Accounts", "contacts:account_list", "contacts.view_account"),
         ("Import", "contacts:import", "contacts.add_importjob"),
     ],
+    "Journeys": [
+        ("All journeys", "journeys:list", "journeys.view_journey"),
+        ("Triggers", "triggers:catalog", "journeys.view_triggerevent"),
+        ("Trigger events", "triggers:events", "journeys.view_triggerevent"),
+    ],
+    "Forms": [
+        ("Forms", "webforms:form_list", "contacts.view_webform"),
+        ("Landing pages", "webforms:page_list", "contacts.view_landingpage"),
+    ],
 }
+ICONS = {"Forms": "form"}  # sections whose icon is not their label in lower case
 
 
 def _nav_item(request: HttpRequest, label: str, url_name: str | None, *, elsewhere: bool) -> dict:
@@ -38,7 +49,7 @@ def _nav_item(request: HttpRequest, label: str, url_name: str | None, *, elsewhe
     if children and not any(c["active"] for c in children) and here:
         children[0]["active"] = True  # a contact's own page belongs to "All contacts"
     return {
-        "label": label, "url": url, "icon": label.lower(), "built": url_name is not None,
+        "label": label, "url": url, "icon": ICONS.get(label, label.lower()), "built": url_name is not None,
         "active": here, "children": children,
     }
 
