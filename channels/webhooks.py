@@ -233,7 +233,8 @@ def post(url: str, *, body: str, headers: dict[str, str], timeout: float,
     kwargs = {"timeout": urllib3.Timeout(total=timeout), "retries": False, "maxsize": 1}
     if target.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(target.address, target.port, server_hostname=target.host,
-                                           assert_hostname=target.host, cert_reqs="CERT_REQUIRED", **kwargs)
+                                           assert_hostname=target.host, cert_reqs="CERT_REQUIRED",
+                                           ca_certs=settings.WAYMARK_WEBHOOK_CA_BUNDLE or None, **kwargs)
     else:
         pool = urllib3.HTTPConnectionPool(target.address, target.port, **kwargs)
     try:

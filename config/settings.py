@@ -303,6 +303,8 @@ WAYMARK_WEBHOOK_RETRY_SCHEDULE = [int(s) for s in envlist("WAYMARK_WEBHOOK_RETRY
 WAYMARK_WEBHOOK_MAX_RETRY_AFTER = envint("WAYMARK_WEBHOOK_MAX_RETRY_AFTER", 86400)  # cap on a receiver's Retry-After
 WAYMARK_WEBHOOK_CONCURRENCY = envint("WAYMARK_WEBHOOK_CONCURRENCY", 8)  # requests in flight per batch
 WAYMARK_WEBHOOK_ROTATION_GRACE_HOURS = envint("WAYMARK_WEBHOOK_ROTATION_GRACE_HOURS", 24)
+# PEM file of the certificate authorities trusted for https:// receivers (empty: the system's).
+WAYMARK_WEBHOOK_CA_BUNDLE = env("WAYMARK_WEBHOOK_CA_BUNDLE")
 
 # --- Security (production) --------------------------------------------------------------------
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)

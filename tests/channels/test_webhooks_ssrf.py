@@ -11,7 +11,8 @@ from channels.models import WebhookDelivery, WebhookEndpoint
 from tests.channels import webhook_receiver
 from tests.factories import ContactFactory
 
-receiver = webhook_receiver.receiver  # the fixture
+receiver, tls_receiver = webhook_receiver.receiver, webhook_receiver.tls_receiver  # the fixtures
+tls_certificate = webhook_receiver.tls_certificate
 REFUSED = [
     ("http://127.0.0.1/hook", "loopback"),
     ("http://127.1.2.3:8080/hook", "loopback"),
@@ -119,3 +120,40 @@ def test_the_request_goes_to_the_checked_address_even_if_dns_changes(receiver, s
     (request,) = receiver.requests
     assert request["headers"]["host"] == f"hooks.example.test:{port}"
     assert request["path"] == "/in"
+
+
+def resolve_as_loopback(monkeypatch, name):
+    real_getaddrinfo = socket.getaddrinfo
+
+    def fake_dns(host, port, *args, **kwargs):
+        if host == name:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_dns)
+
+
+@pytest.mark.django_db
+def test_https_connects_to_the_checked_address_with_the_hosts_name_for_sni_and_the_certificate(
+        tls_receiver, tls_certificate, settings, monkeypatch, now):
+    settings.WAYMARK_WEBHOOK_CA_BUNDLE = str(tls_certificate[0])
+    resolve_as_loopback(monkeypatch, "hooks.example.test")
+    endpoint = WebhookEndpoint.objects.create(name="TLS", url=f"https://hooks.example.test:{tls_receiver.port}/in")
+    delivery = services.queue_webhook(endpoint, person=ContactFactory(), payload={}, idempotency_key="k", now=now)
+    services.send_queued_webhooks(now=now)
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.DELIVERED, delivery.last_error
+    assert tls_receiver.server_names == ["hooks.example.test"]
+    assert tls_receiver.requests[0]["headers"]["host"] == f"hooks.example.test:{tls_receiver.port}"
+
+
+@pytest.mark.django_db
+def test_https_refuses_a_certificate_it_does_not_trust(tls_receiver, monkeypatch, now):
+    resolve_as_loopback(monkeypatch, "hooks.example.test")
+    endpoint = WebhookEndpoint.objects.create(name="TLS", url=f"https://hooks.example.test:{tls_receiver.port}/in")
+    delivery = services.queue_webhook(endpoint, person=ContactFactory(), payload={}, idempotency_key="k", now=now)
+    services.send_queued_webhooks(now=now)
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.RETRYING
+    assert "CERTIFICATE_VERIFY_FAILED" in delivery.last_error
+    assert tls_receiver.requests == []

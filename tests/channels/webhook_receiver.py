@@ -5,6 +5,8 @@ import base64
 import hashlib
 import hmac
 import http.server
+import ssl
+import subprocess
 import threading
 import time
 
@@ -14,17 +16,23 @@ import pytest
 class Receiver:
     """Records every request; answers each with the next scripted (status, headers, body, delay)."""
 
-    def __init__(self):
+    def __init__(self, tls: ssl.SSLContext | None = None):
         self.requests: list[dict] = []
         self.script: list[tuple[int, dict, str, float]] = []
         self.lock = threading.Lock()
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/waymark"
+        return f"http://127.0.0.1:{self.port}/hooks/waymark"
 
     def reply(self, status: int = 200, *, headers: dict | None = None, body: str = "ok", delay: float = 0) -> None:
         self.script.append((status, headers or {}, body, delay))
@@ -56,14 +64,42 @@ class Receiver:
         return Handler
 
 
-@pytest.fixture
-def receiver(settings):
-    settings.WAYMARK_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
-    server = Receiver()
+def serve(tls: ssl.SSLContext | None = None):
+    server = Receiver(tls)
     server.thread.start()
     yield server
     server.server.shutdown()
     server.server.server_close()
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.WAYMARK_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    yield from serve()
+
+
+@pytest.fixture(scope="session")
+def tls_certificate(tmp_path_factory):
+    """A self-signed certificate for hooks.example.test (its own CA), made with openssl: (cert, key)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", str(key),
+                    "-out", str(cert), "-subj", "/CN=hooks.example.test",
+                    "-addext", "subjectAltName=DNS:hooks.example.test"], capture_output=True, check=True)
+    return cert, key
+
+
+@pytest.fixture
+def tls_receiver(settings, tls_certificate):
+    """An https:// receiver on loopback that records the TLS server names (SNI) it is asked for."""
+    settings.WAYMARK_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*tls_certificate)
+    server_names: list[str] = []
+    context.sni_callback = lambda connection, name, ctx: server_names.append(name)
+    for server in serve(context):
+        server.server_names = server_names
+        yield server
 
 
 def verify(secret: str, headers: dict, body: bytes, *, now_ts: int, tolerance: int = 300) -> bool:
