@@ -202,8 +202,8 @@ def test_tasks_and_sections_on_desktop_and_phone(page: Page, live_server, ada, s
     expect(page.locator("#account-opportunities")).to_contain_text("Engine fleet renewal")
     screenshot("account-detail-desktop")
 
-    page.goto(f"{live_server.url}/section/journeys/")
-    expect(page.get_by_role("heading", name="Journeys is not built yet")).to_be_visible()
+    page.goto(f"{live_server.url}/section/events/")
+    expect(page.get_by_role("heading", name="Events is not built yet")).to_be_visible()
     screenshot("section-not-built-desktop")
     page.goto(f"{live_server.url}/contacts/new/")
     page.get_by_label("Email", exact=True).fill("someone@example.com")

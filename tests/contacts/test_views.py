@@ -54,7 +54,7 @@ def content(response) -> str:
 
 
 # --- Site pages ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("url", ["/", "/contacts/", "/contacts/tasks/", "/contacts/import/", "/section/journeys/"])
+@pytest.mark.parametrize("url", ["/", "/contacts/", "/contacts/tasks/", "/contacts/import/", "/section/events/"])
 def test_pages_redirect_anonymous_users_to_login(client, db, url):
     response = client.get(url)
     assert response.status_code == 302
@@ -114,9 +114,9 @@ def test_navigation_shows_import_to_marketers(marketer_client):
 
 
 def test_section_not_built_says_so_plainly(marketer_client):
-    response = marketer_client.get("/section/journeys/")
+    response = marketer_client.get("/section/events/")
     assert response.status_code == 200
-    assert "Journeys is not built yet" in content(response)
+    assert "Events is not built yet" in content(response)
 
 
 def test_unknown_section_is_not_found(marketer_client):
