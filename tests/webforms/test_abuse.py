@@ -216,3 +216,24 @@ def test_simultaneous_submissions_from_one_new_person_create_one_lead(brew_guide
     assert statuses == [302] * 6
     assert Lead.objects.filter(email="twin@example.com").count() == 1
     assert FormSubmission.objects.count() == 6
+
+
+def test_a_closed_form_says_so(brew_guide, client, post_form):
+    brew_guide.status = "closed"
+    brew_guide.save()
+    response = client.get(brew_guide.public_url())
+    assert response.status_code == 410 and "This form is closed" in response.content.decode()
+    assert post_form(brew_guide, guide_data(1)).status_code == 410
+    assert not FormSubmission.objects.exists()
+
+
+def test_rendered_forms_are_never_cached(brew_guide, demo, client):
+    for url in (brew_guide.public_url(), "/p/french-press-guide/"):
+        assert "no-store" in client.get(url)["Cache-Control"]
+
+
+def test_two_people_sent_the_same_rendered_form_are_both_kept(brew_guide, client):
+    token = tokens.render_token(brew_guide, now=timezone.now())
+    for n in (1, 2):
+        assert client.post(brew_guide.public_url(), {"wm_token": token, **guide_data(n)}).status_code == 302
+    assert FormSubmission.objects.count() == 2

@@ -11,6 +11,7 @@ Origin header against the embed origins.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import re
 from typing import Any
@@ -27,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
+from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -95,7 +97,14 @@ def _live_form(request: HttpRequest, slug: str) -> tuple[WebForm, bool]:
         return form, False
     if _can_preview(request):
         return form, True
+    if form.status == WebForm.Status.CLOSED:
+        raise FormClosed(form)
     raise Http404("No such form")
+
+
+class FormClosed(Exception):
+    def __init__(self, form: WebForm):
+        self.form = form
 
 
 def _context(request: HttpRequest, form: WebForm, public_form: PublicForm, *, embed: bool, preview: bool,
@@ -130,11 +139,16 @@ def _form_response(request: HttpRequest, form: WebForm, public_form: PublicForm,
 
 # --- The hosted form ----------------------------------------------------------------------------------
 @csrf_exempt  # see the module docstring: a signed render token and the Origin check stand in for it
+@never_cache  # every rendering carries its own token: a shared cached copy would share the nonce
 @xframe_options_exempt
 @require_http_methods(["GET", "POST", "OPTIONS"])
 def form_view(request: HttpRequest, slug: str) -> HttpResponse:
     now = timezone.now()
-    form, preview = _live_form(request, slug)
+    try:
+        form, preview = _live_form(request, slug)
+    except FormClosed as closed:
+        return _refuse(request, closed.form, 410, "It no longer accepts answers. Thank you for your interest.",
+                       title="This form is closed")
     embed = bool(request.GET.get("embed"))
     if request.method == "OPTIONS":
         return _embeddable(HttpResponse(status=204), request, form)
@@ -148,13 +162,14 @@ def form_view(request: HttpRequest, slug: str) -> HttpResponse:
     return _submit(request, form, embed=embed, preview=preview, now=now)
 
 
-def _refuse(request: HttpRequest, form: WebForm, status: int, message: str, **headers: str) -> HttpResponse:
+def _refuse(request: HttpRequest, form: WebForm, status: int, message: str, *, title: str = "Please try again",
+            **headers: str) -> HttpResponse:
     if _wants_json(request):
         response = JsonResponse({"ok": False, "message": message}, status=status)
     else:
         response = _render(request, "webforms/public/message.html",
-                          {"webform": form, "brand": form.brand, "title": "Please try again", "message": message},
-                          status=status)
+                           {"webform": form, "brand": form.brand, "title": title, "message": message},
+                           status=status)
     for name, value in headers.items():
         response[name] = value
     return _embeddable(response, request, form)
@@ -195,13 +210,23 @@ def _submit(request: HttpRequest, form: WebForm, *, embed: bool, preview: bool, 
                            user_agent=request.headers.get("User-Agent", ""), page_url=page[:2000])
     try:
         services.submit(form, values=public_form.field_values(), consents_given=public_form.consents_given(),
-                        now=now, visit=visit, client_key=token.nonce if token else None,
+                        now=now, visit=visit, client_key=_client_key(token, public_form),
                         known_person=tokens.read_prefill_token(prefill) if prefill else None)
     except ValidationError as exc:
         for message in exc.messages:
             public_form.add_error(None, message)
         return _invalid(request, form, public_form, embed=embed, now=now)
     return _success(request, form, embed=embed, page=page)
+
+
+def _client_key(token: tokens.RenderToken | None, public_form: PublicForm) -> str | None:
+    """The rendered form's nonce and the address given: a double click is one submission, while two
+    people can never be merged, even if a cache once served them the same rendered form."""
+    if token is None:
+        return None
+    email = next((str(v) for f, v in zip(public_form.designed, public_form.field_values().values(), strict=True)
+                  if f.maps_to == "email" and v), "")
+    return f"{token.nonce}:{hashlib.sha256(email.lower().encode()).hexdigest()[:16]}"
 
 
 def _ip_or_none(value: str) -> str | None:
@@ -264,7 +289,10 @@ def thanks_view(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET"])
 def embed_script(request: HttpRequest, slug: str) -> HttpResponse:
     """The script embed: renders the form into the host page and posts it cross-origin."""
-    form, _preview = _live_form(request, slug)
+    try:
+        form, _preview = _live_form(request, slug)
+    except FormClosed:
+        return HttpResponse("/* This form is closed. */", content_type="text/javascript", status=410)
     config = {"fragment": request.build_absolute_uri(form.public_url()) + "?fragment=1&embed=1",
               "stylesheet": request.build_absolute_uri(static("webforms/form.css")), "slug": form.slug}
     script = render_to_string("webforms/public/embed.js", {"config": json.dumps(config)})
@@ -296,6 +324,7 @@ def confirm_view(request: HttpRequest, token: str) -> HttpResponse:
 
 
 # --- Landing pages ----------------------------------------------------------------------------------------
+@never_cache
 @require_http_methods(["GET"])
 def page_view(request: HttpRequest, slug: str) -> HttpResponse:
     page = get_object_or_404(LandingPage.objects.select_related("brand"), slug=slug)
