@@ -9,6 +9,7 @@ import yaml
 from channels.models import WebhookEndpoint
 from journeys import catalog, portable
 from journeys.models import Journey
+from journeys.models.triggers import CustomTrigger
 from journeys.validation import validate_journey
 from segments.models import Segment
 from tests.factories import SalesQueueFactory, UserFactory
@@ -252,3 +253,13 @@ def test_text_of_several_lines_reads_as_a_yaml_block_and_comes_back(brew_journey
     text = portable.dumps(portable.export_journey(brew_journey))
     assert "description: |\n  From the guide to a grinder.\n  Owner: the coffee team.\n" in text
     assert portable.import_journey(text, now=now).journey.description == brew_journey.description
+
+
+def test_custom_triggers_are_referenced_by_key(now):
+    doc = {"name": "Abandoned carts", "entry": {"trigger": "cart.abandoned"}, "start": "end",
+           "tiles": {"end": {"type": "exit"}}}
+    assert portable.import_journey(doc, now=now).errors == ["entry.trigger: no trigger with key 'cart.abandoned'"]
+    CustomTrigger.objects.create(name="Cart abandoned", key="cart.abandoned")
+    result = portable.import_journey(doc, now=now)
+    assert result.ok and result.journey.entry_trigger == "cart.abandoned"
+    assert portable.export_journey(result.journey)["entry"] == {"trigger": "cart.abandoned", "conditions": None}
