@@ -267,6 +267,8 @@ def queue_webhook(endpoint: WebhookEndpoint, *, person: Person, payload: dict[st
 def send_test_webhook(endpoint: WebhookEndpoint, *, person: Person, now: datetime.datetime,
                       user: Any = None) -> WebhookDelivery:
     """Queue a signed `webhook.test` ping, so a receiver can check its verification end to end."""
+    if not endpoint.active:
+        raise ValidationError("The endpoint is deactivated; activate it to send a test event.")
     sender = getattr(user, "username", "") or "Waymark"
     return queue_webhook(endpoint, person=person, event_type="webhook.test", now=now,
                          payload={"message": f"Test event sent by {sender} from Waymark."},

@@ -19,7 +19,7 @@ from channels.models import WebhookDelivery, WebhookEndpoint
 from contacts.api.base import FIELD_ERRORS, ErrorSerializer, GenericViewSet, ModelViewSet
 from contacts.api.filters import after, before, by_id
 from contacts.auth import ChangeActionPermissions, ScopedModelPermissions
-from contacts.serializers import PersonRefSerializer, person_of
+from contacts.serializers import PersonRefSerializer, django_errors_as_drf, person_of
 
 
 # --- Serializers ---------------------------------------------------------------------------------------
@@ -139,8 +139,9 @@ class WebhookEndpointViewSet(ProtectedDeleteMixin, ModelViewSet):
         endpoint = self.get_object()
         form = TestEventSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        delivery = services.send_test_webhook(endpoint, person=person_of(dict(form.validated_data)),
-                                              now=timezone.now(), user=request.user)
+        with django_errors_as_drf():
+            delivery = services.send_test_webhook(endpoint, person=person_of(dict(form.validated_data)),
+                                                  now=timezone.now(), user=request.user)
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_201_CREATED)
 
 

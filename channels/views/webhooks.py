@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, Q
 from django.http import HttpResponse
@@ -121,12 +122,16 @@ def webhook_rotate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def webhook_test(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
     form = WebhookTestForm(request.POST)
-    if form.is_valid():
+    if not form.is_valid():
+        messages.error(request, "Not sent: " + " ".join(form.errors.get("person", ["enter an email address."])))
+        return redirect(endpoint)
+    try:
         services.send_test_webhook(endpoint, person=form.cleaned_data["person"], now=timezone.now(),
                                    user=request.user)
-        messages.success(request, "Test event queued: it appears in the log below with the receiver's answer.")
+    except ValidationError as exc:
+        messages.error(request, "Not sent: " + " ".join(exc.messages))
     else:
-        messages.error(request, "Not sent: " + " ".join(form.errors.get("person", ["enter an email address."])))
+        messages.success(request, "Test event queued: it appears in the log below with the receiver's answer.")
     return redirect(endpoint)
 
 

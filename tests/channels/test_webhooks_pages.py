@@ -100,6 +100,14 @@ def test_a_test_event_is_queued_and_delivered_signed(api, endpoint, receiver, dj
     assert api.get(f"{DELIVERIES}{response.json()['id']}/").json()["status"] == "delivered"
 
 
+def test_a_deactivated_endpoint_gets_no_test_event(api, endpoint):
+    endpoint.active = False
+    endpoint.save()
+    response = post(api, f"{ENDPOINTS}{endpoint.pk}/test/", {"contact": ContactFactory().pk})
+    assert response.status_code == 400 and "deactivated" in response.json()["non_field_errors"][0]
+    assert not WebhookDelivery.objects.exists()
+
+
 def test_a_test_event_needs_a_person(api, endpoint):
     response = post(api, f"{ENDPOINTS}{endpoint.pk}/test/", {})
     assert response.status_code == 400 and "contact" in response.json()
@@ -237,6 +245,16 @@ def test_a_test_event_for_an_unknown_address_is_refused(marketer_client, endpoin
     response = marketer_client.post(url("test", endpoint.pk), {"person": "nobody@example.com"}, follow=True)
     assert "No contact or lead has this email address." in page(response)
     assert not WebhookDelivery.objects.exists()
+
+
+def test_the_endpoint_page_costs_a_fixed_number_of_queries(marketer_client, endpoint, now,
+                                                           django_assert_max_num_queries):
+    for index in range(20):
+        services.queue_webhook(endpoint, person=ContactFactory() if index % 2 else LeadFactory(), payload={"n": index},
+                               idempotency_key=f"k{index}", now=now)
+    with django_assert_max_num_queries(10):
+        response = marketer_client.get(url("detail", endpoint.pk))
+    assert page(response).count('data-delivery="') == 20
 
 
 def test_the_log_filters_by_status_and_offers_retry_for_failures(marketer_client, failed, endpoint, receiver):
