@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from contacts.views.shared import HtmxHttpRequest
 from journeys import catalog, testmode
 from journeys.forms import MAX_TEST_STEPS, TestRunForm
+from journeys.models import JourneyRun
 from journeys.views.shared import load_journey, respond
 
 
@@ -38,12 +39,14 @@ def test_mode(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return respond(request, journey, panel="test", test_form=form, live=False)
     try:
-        result = testmode.test_run(journey, person=form.cleaned_data["person"], script=form.script(),
+        # A copy: the simulation marks the journey it is given live (then rolls the database back).
+        result = testmode.test_run(load_journey(request, pk), person=form.cleaned_data["person"], script=form.script(),
                                    now=timezone.now(), entry_payload=form.payload())
     except ValidationError as exc:
         problems = [f"{'' if where in ('journey', '__all__') else where + ': '}{m}"
                     for where, messages in getattr(exc, "message_dict", {"": exc.messages}).items() for m in messages]
         return respond(request, journey, panel="test", test_form=form, test_problems=problems, live=False)
+    result["state_label"] = JourneyRun.State(result["state"]).label
     tiles = (journey.tiles or {}).get("tiles") or {}
     for entry in result["path"]:
         entry["label"] = catalog.label(tiles[entry["tile"]]) if entry["tile"] in tiles else ""

@@ -17,6 +17,7 @@ from journeys.engine import advance_due_runs
 from journeys.models import Journey, JourneyRun
 from segments import services as segments
 from segments.models import Segment
+from tests.browser.conftest import SCREENSHOTS
 from tests.channels.conftest import brand, fresh_render_cache, make_email, sender, smtp_server  # noqa: F401
 from tests.factories import ContactFactory, InteractionFactory
 
@@ -49,6 +50,11 @@ def coffee(marketer, make_email):  # noqa: F811
         people.set_consent(contact, channel="email", status="opted_in", now=now)
         customers.append(contact)
     return customers
+
+
+def screenshot_dir():
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
 
 
 def log_in(page: Page, base_url: str) -> None:
@@ -91,6 +97,22 @@ def choose(page: Page, label: str, option: str) -> None:
     settle(page)
 
 
+UNLABELLED = """() => Array.from(document.querySelectorAll(
+    'a[href], button, input:not([type=hidden]), select, textarea'))
+  .filter(el => el.offsetParent !== null && el.getAttribute('aria-hidden') !== 'true')
+  .filter(el => {
+    const labels = el.labels ? Array.from(el.labels).map(l => l.textContent).join('') : '';
+    const own = ['INPUT', 'SELECT', 'TEXTAREA'].includes(el.tagName) ? '' : el.textContent;
+    return !(el.getAttribute('aria-label') || labels || own || el.getAttribute('title') || '').trim();
+  })
+  .map(el => el.outerHTML.slice(0, 160))"""
+
+
+def assert_labelled(page: Page) -> None:
+    """Every visible control has an accessible name (a label, aria-label, text or title)."""
+    assert page.evaluate(UNLABELLED) == []
+
+
 def drive(at):
     """One beat of the clock: the journey tick, then the email sender."""
     advance_due_runs(now=at, limit=500)
@@ -101,8 +123,9 @@ def canvas_shots(page: Page, screenshot, name: str) -> None:
     """The canvas at 1440×900 and at 390×844 (after the sidebar's slide-away transition)."""
     for size, suffix, full in ((DESKTOP, "1440", False), (PHONE, "390", True)):
         page.set_viewport_size(size)
-        page.wait_for_timeout(400)
+        page.reload()  # as a phone would load it: the canvas centred on its first column
         page.evaluate("window.scrollTo(0, 0)")
+        page.wait_for_timeout(300)
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page overflows"
         screenshot(f"{name}-{suffix}", full_page=full)
     page.set_viewport_size(DESKTOP)
@@ -139,7 +162,18 @@ def test_marketer_builds_brew_better_at_home_and_the_guide_arrives(page: Page, l
     settle(page)
     expect(panel(page).locator(".jp-sentence")).to_contain_text("brew-better")
 
-    add_tile(page, "at the start", "send_email")
+    assert_labelled(page)
+
+    # The first tile, by keyboard: the "+" and the palette are links and buttons.
+    page.get_by_role("link", name="Add a tile at the start", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(panel(page).get_by_role("heading", name="At the start")).to_be_visible()
+    assert_labelled(page)
+    page.screenshot(path=str(screenshot_dir() / "journey-palette-1440.png"))
+    panel(page).locator('button[data-kind="send_email"]').focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#tile-form")).to_be_visible()
+    settle(page)
     fill(page, "Label", "Send the guide")
     choose(page, "Email", "Brew Guide")
     expect(page.locator("#tile-send_email .jc-summary")).to_have_text("Brew Guide")
@@ -154,6 +188,8 @@ def test_marketer_builds_brew_better_at_home_and_the_guide_arrives(page: Page, l
     choose(page, "Interaction", "Clicked")
     fill(page, "Link URL (clicks only)", GRINDERS)
     expect(page.locator("#tile-interaction_branch .jc-summary")).to_contain_text("clicked")
+    assert_labelled(page)
+    page.screenshot(path=str(screenshot_dir() / "journey-tile-panel-1440.png"))
 
     add_tile(page, "after Clicked Shop Grinders, path Yes", "send_email")
     fill(page, "Label", "Grinder offer")
@@ -170,8 +206,25 @@ def test_marketer_builds_brew_better_at_home_and_the_guide_arrives(page: Page, l
     expect(page.locator(".jb-notice")).to_contain_text("Journey settings saved")
     expect(page.locator(".jc-card.has-error")).to_have_count(0)
     expect(page.locator(".jb-meta")).to_contain_text("Ready to go live")
+    assert_labelled(page)
     close_panel(page)
     canvas_shots(page, screenshot, "journey-brew-canvas")
+
+    # Test mode: Ann clicks Shop Grinders five hours in; the path runs to the grinder offer.
+    page.get_by_role("link", name="Test", exact=True).click()
+    panel(page).get_by_label("Test contact (email)").fill("ann@example.com")
+    panel(page).get_by_label("Trigger data: form").fill("brew-better")
+    panel(page).get_by_label("Step 1: hours").fill("5")
+    panel(page).get_by_label("Step 1: what happens").select_option("clicked")
+    panel(page).get_by_label("Step 1: email tile").select_option(label="Send the guide")
+    panel(page).get_by_label("Step 1: link (clicks)").fill(GRINDERS)
+    assert_labelled(page)
+    panel(page).get_by_role("button", name="Run test").click()
+    expect(page.locator("#test-path")).to_contain_text("sent email grinder-offer")
+    expect(page.locator("#tile-send_email_2")).to_have_class(re.compile("on-path"))
+    expect(page.locator("#tile-send_email_3")).not_to_have_class(re.compile("on-path"))
+    page.screenshot(path=str(screenshot_dir() / "journey-brew-test-1440.png"))
+    assert not smtp_server.messages  # test mode sends nothing
 
     page.get_by_role("button", name="Go live").click()
     expect(page.locator(".jb-notice")).to_contain_text("is live (version 1)")
