@@ -6,7 +6,6 @@ from __future__ import annotations
 import zoneinfo
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -17,6 +16,8 @@ from segments.models import Segment
 
 TILES_HELP = ('The draft: {"start": <tile key>, "tiles": {<key>: {"type": …, settings…, ways out…}}}. '
               "Every way out names a tile key or \"exit\". Going live validates it in full.")
+# A draft or a stopped journey is edited in place; a live or paused one through a new version.
+EDITABLE_STATUSES = (Journey.Status.DRAFT, Journey.Status.STOPPED)
 TILE_ERRORS_SCHEMA = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
                       "description": 'Messages per tile key; "journey" holds the journey\'s own'}
 
@@ -130,12 +131,7 @@ class JourneyImportResultSerializer(serializers.Serializer):
     validation = serializers.JSONField(help_text="What going live would say, per tile key")
 
 
-@extend_schema_field(OpenApiTypes.OBJECT)
-class DocumentField(serializers.JSONField):
-    pass
-
-
-class JourneyRunSerializer(PersonRefSerializer):
+class JourneyRunSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="version.number", read_only=True)
 
     class Meta:

@@ -29,7 +29,7 @@ from journeys.explain import explain
 from journeys.models import Journey, JourneyRun, JourneySettings, JourneyVersion, StepLog
 from journeys.validation import validate_journey
 
-EDITABLE = (Journey.Status.DRAFT, Journey.Status.STOPPED)
+EDITABLE = serializers.EDITABLE_STATUSES
 ENTRY_FIELDS = ["entry_trigger", "entry_conditions", "entry_segment", "entry_mode", "entry_at", "repeat_every",
                 "repeat_unit"]
 GOVERNANCE_FIELDS = ["exclusion_segments", "honor_suppression", "exit_trigger", "exit_segment", "goal_trigger",

@@ -36,7 +36,7 @@ from journeys.validation import validate_journey
 
 INVALID = "The journey does not validate; fix the tiles named in errors."
 TRUE_VALUES = {"1", "true", "yes", "on"}
-EDITABLE = (Journey.Status.DRAFT, Journey.Status.STOPPED)
+EDITABLE = serializers.EDITABLE_STATUSES
 LIVE_EDIT = ("This journey is {status}: its tiles are frozen in versions. Edit it by creating a new version "
              "(POST /api/journeys/{pk}/new-version/ with the tiles).")
 TILE_ERRORS = OpenApiResponse(serializers.JourneyTileErrorsSerializer,
