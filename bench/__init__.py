@@ -6,11 +6,12 @@ line here.
 
 from __future__ import annotations
 
-from bench import email_bench, import_bench, segments_bench
+from bench import email_bench, import_bench, segments_bench, triggers_bench
 from bench.common import Benchmark
 
 BENCHMARKS: dict[str, Benchmark] = {
     "import": import_bench.run,
     "email": email_bench.run,
     "segments": segments_bench.run,
+    "triggers": triggers_bench.run,
 }

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
@@ -54,11 +55,13 @@ class InvalidEvents(ValueError):
         super().__init__(f"{len(errors)} invalid event(s); event {first[0]}: " + "; ".join(first[1]))
 
 
-def publish_many(events: Sequence[NewEvent], *, source: str, now: datetime.datetime) -> list[TriggerEvent]:
+def publish_many(events: Sequence[NewEvent], *, source: str, now: datetime.datetime,
+                 checked: bool = False) -> list[TriggerEvent]:
     """Store these events in one INSERT and dispatch them after commit, DISPATCH_BATCH per task.
     Returns one TriggerEvent per input, in order; a repeated idempotency key (stored before, or
-    earlier in this batch) gives the first event and stores nothing."""
-    errors = validation_errors(events)
+    earlier in this batch) gives the first event and stores nothing. `checked=True`: the caller
+    has validated every payload against its trigger's schema already (the API does, per field)."""
+    errors = {} if checked else validation_errors(events)
     if errors:
         raise InvalidEvents(errors)
     wanted = {e.idempotency_key for e in events if e.idempotency_key}
@@ -103,7 +106,21 @@ def _publish_one_by_one(events: Sequence[NewEvent], *, source: str, now: datetim
 
 def dispatch_on_commit(event_ids: list[int], *, now: datetime.datetime) -> None:
     for start in range(0, len(event_ids), DISPATCH_BATCH):
-        tasks.dispatch_events.delay_on_commit(event_ids[start:start + DISPATCH_BATCH], now.timestamp())
+        dispatch_batch.delay_on_commit(event_ids[start:start + DISPATCH_BATCH], now.timestamp())
+
+
+@shared_task
+def dispatch_batch(event_ids: list[int], published_at: float) -> int:
+    """Dispatch a batch: events of keys nothing listens to are marked dispatched in one UPDATE
+    (dispatching them would do nothing, one transaction each); the rest go to the engine."""
+    now = datetime.datetime.fromtimestamp(published_at, datetime.UTC)
+    pending = TriggerEvent.objects.filter(pk__in=event_ids, dispatched_at__isnull=True)
+    keys = set(pending.values_list("key", flat=True).distinct())
+    listened = {key for key in keys if has_listeners(key)}
+    pending.exclude(key__in=listened).update(dispatched_at=now)
+    if not listened:
+        return 0
+    return tasks.dispatch_events(list(pending.filter(key__in=listened).values_list("pk", flat=True)), published_at)
 
 
 def validation_errors(events: Iterable[NewEvent]) -> dict[int, list[str]]:
@@ -171,9 +188,10 @@ def find_people(trigger: CustomTrigger, payloads: Sequence[dict[str, Any]]) -> l
     else:
         emails = [v.strip().lower() if isinstance(v, str) else "" for v in values]
         by_email: dict[str, Person] = {}
-        for model in (Lead, Contact):  # a contact wins over a lead; the oldest of each wins
-            for person in model.objects.filter(email__in={e for e in emails if e}).order_by("-pk"):
-                by_email[person.email] = person
+        for model in (Contact, Lead):  # a contact wins over a lead; the oldest of each wins
+            wanted = {e for e in emails if e and e not in by_email}
+            if wanted:
+                by_email.update({p.email: p for p in model.objects.filter(email__in=wanted).order_by("-pk")})
         if trigger.when_unmatched == CustomTrigger.WhenUnmatched.CREATE_LEAD:
             for email in dict.fromkeys(e for e in emails if e and e not in by_email):
                 by_email[email] = Lead.objects.create(email=email, source=f"trigger {trigger.key}")
@@ -184,21 +202,22 @@ def find_people(trigger: CustomTrigger, payloads: Sequence[dict[str, Any]]) -> l
 
 
 # --- Fair use ---------------------------------------------------------------------------------------
-def rate_per_minute(key: str) -> int:
+def rate_per_minute(key: str, custom: CustomTrigger | None = None) -> int:
     """Events per minute the API accepts for this trigger: the custom trigger's own limit, else
     WAYMARK_TRIGGER_RATE_LIMITS[key], else WAYMARK_TRIGGER_RATE_PER_MINUTE (settings)."""
-    custom = CustomTrigger.objects.filter(key=key).values_list("rate_limit_per_minute", flat=True).first()
-    if custom:
-        return custom
+    if custom is None:
+        custom = CustomTrigger.objects.filter(key=key).first()
+    if custom is not None and custom.rate_limit_per_minute:
+        return custom.rate_limit_per_minute
     per_key = getattr(settings, "WAYMARK_TRIGGER_RATE_LIMITS", {})
     return per_key.get(key) or getattr(settings, "WAYMARK_TRIGGER_RATE_PER_MINUTE", DEFAULT_RATE_PER_MINUTE)
 
 
-def take_rate(key: str, count: int, *, now: datetime.datetime) -> int | None:
+def take_rate(key: str, count: int, *, now: datetime.datetime, custom: CustomTrigger | None = None) -> int | None:
     """Count `count` events against this minute's allowance; None if they fit, else the seconds
     until the next minute (nothing is counted then). The counter lives in the cache (Redis in
     production), so every web process shares it."""
-    limit = rate_per_minute(key)
+    limit = rate_per_minute(key, custom)
     seconds = int(now.timestamp())
     counter = f"waymark:trigger-rate:{key}:{seconds // 60}"
     cache.add(counter, 0, timeout=120)
@@ -214,11 +233,12 @@ def take_rate(key: str, count: int, *, now: datetime.datetime) -> int | None:
 
 
 def has_listeners(key: str) -> bool:
-    """Does anything react to `key` now: a live or paused journey entering, exiting or scoring a
-    goal on it, a run waiting for it, or a custom trigger? (Set-based publishers skip events no one
-    would hear, so a big segment refresh stays one INSERT … SELECT, or none.)"""
-    listening = Q(entry_trigger=key) | Q(exit_trigger=key) | Q(goal_trigger=key)
+    """Does anything react to `key` now: a live or paused journey entering on it, a journey exiting
+    or scoring a goal on it, or a run waiting for it? (Events no one would hear are not worth a
+    transaction each: a big segment refresh stays one INSERT … SELECT, or none.)"""
+    live = [Journey.Status.LIVE, Journey.Status.PAUSED]
+    listening = Q(entry_trigger=key, status__in=live) | Q(exit_trigger=key) | Q(goal_trigger=key)
     if key == "segment.entered":  # continuous segment journeys take newcomers from these events
-        listening |= Q(entry_segment__isnull=False, entry_mode=Journey.EntryMode.CONTINUOUS)
-    journeys = Journey.objects.filter(listening, status__in=[Journey.Status.LIVE, Journey.Status.PAUSED])
+        listening |= Q(entry_segment__isnull=False, entry_mode=Journey.EntryMode.CONTINUOUS, status__in=live)
+    journeys = Journey.objects.filter(listening).exclude(status=Journey.Status.DRAFT)
     return journeys.exists() or JourneyRun.objects.filter(waiting_for=key).open().exists()

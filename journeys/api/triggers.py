@@ -212,7 +212,7 @@ class TriggerViewSet(GenericViewSet):
         if errors:
             return Response(_by_field(errors), status=status.HTTP_400_BAD_REQUEST)
         now = timezone.now()
-        retry_after = ingest.take_rate(key, 1, now=now)
+        retry_after = ingest.take_rate(key, 1, now=now, custom=trigger.custom)
         if retry_after is not None:
             return _rate_limited(retry_after)
         try:
@@ -220,7 +220,7 @@ class TriggerViewSet(GenericViewSet):
         except ingest.PersonNotFound as exc:
             return Response({trigger.custom.person_field: [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         event = ingest.publish_many([ingest.NewEvent.of(key, person, payload, idempotency_key)],
-                                    source=_source(request), now=now)[0]
+                                    source=_source(request), now=now, checked=True)[0]
         return Response(FiredSerializer(event).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(summary="Fire many events", request=BatchSerializer,
@@ -233,22 +233,23 @@ class TriggerViewSet(GenericViewSet):
         body = BatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         items = body.validated_data["events"]
-        errors, found = _resolve_batch(items)
+        errors, found, triggers_of = _resolve_batch(items)
         if errors:
             return Response({"events": errors}, status=status.HTTP_400_BAD_REQUEST)
         now = timezone.now()
         counts: dict[str, int] = {}
         for item in items:
             counts[item["key"]] = counts.get(item["key"], 0) + 1
+        customs = {item["key"]: found_trigger for item, found_trigger in zip(items, triggers_of, strict=True)}
         for key, count in counts.items():
-            retry_after = ingest.take_rate(key, count, now=now)
+            retry_after = ingest.take_rate(key, count, now=now, custom=customs[key])
             if retry_after is not None:
                 return _rate_limited(retry_after)
         new_events = [ingest.NewEvent.of(item["key"], found[index], item["payload"],
                                          f"api:{item['key']}:{item['idempotency_key']}"
                                          if item.get("idempotency_key") else None)
                       for index, item in enumerate(items)]
-        events = ingest.publish_many(new_events, source=_source(request), now=now)
+        events = ingest.publish_many(new_events, source=_source(request), now=now, checked=True)
         fresh = {e.pk for e in events if e.occurred_at == now}
         return Response({"accepted": len(fresh), "duplicates": len(events) - len(fresh),
                          "events": FiredSerializer(events, many=True).data}, status=status.HTTP_202_ACCEPTED)
@@ -266,8 +267,9 @@ def _by_field(errors: list[tuple[str, str]]) -> dict[str, list[str]]:
     return by_field
 
 
-def _resolve_batch(items: list[dict[str, Any]]) -> tuple[dict[int, Any], dict[int, Any]]:
-    """Check each event against its trigger and find its person: (errors by index, person by index)."""
+def _resolve_batch(items: list[dict[str, Any]]) -> tuple[dict[int, Any], dict[int, Any], list[Any]]:
+    """Check each event against its trigger and find its person: (errors by index, person by index,
+    each event's custom trigger)."""
     errors: dict[int, Any] = {}
     found: dict[int, Any] = {}
     known: dict[str, triggers.Trigger | None] = {}
@@ -285,8 +287,9 @@ def _resolve_batch(items: list[dict[str, Any]]) -> tuple[dict[int, Any], dict[in
         problems = triggers.field_errors(trigger.schema, item["payload"])
         if problems:
             errors[index] = _by_field(problems)
+    customs = [known[item["key"]].custom if known.get(item["key"]) else None for item in items]
     if errors:
-        return errors, found
+        return errors, found, customs
     for key, trigger in known.items():
         indexes = [index for index, item in enumerate(items) if item["key"] == key]
         people = ingest.find_people(trigger.custom, [items[index]["payload"] for index in indexes])
@@ -295,7 +298,7 @@ def _resolve_batch(items: list[dict[str, Any]]) -> tuple[dict[int, Any], dict[in
                 errors[index] = {trigger.custom.person_field: [str(person)]}
             else:
                 found[index] = person
-    return errors, found
+    return errors, found, customs
 
 
 @extend_schema_view(
