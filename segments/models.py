@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from contacts.models import PersonRef
+from contacts.models import Audience, PersonRef
 
 
 def _empty_query() -> dict:
@@ -18,9 +18,7 @@ class Segment(models.Model):
         DYNAMIC = "dynamic", "Dynamic (query)"
         STATIC = "static", "Static (hand-picked)"
 
-    class Audience(models.TextChoices):
-        CONTACT = "contact", "Contacts"
-        LEAD = "lead", "Leads"
+    Audience = Audience
 
     class RefreshMode(models.TextChoices):
         CONTINUOUS = "continuous", "Continuous"

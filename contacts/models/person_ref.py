@@ -7,6 +7,13 @@ from django.db import models
 from contacts.models.people import Contact, Lead
 
 
+class Audience(models.TextChoices):
+    """Who a segment or a journey is about: contacts or leads."""
+
+    CONTACT = "contact", "Contacts"
+    LEAD = "lead", "Leads"
+
+
 class PersonRef(models.Model):
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="%(class)ss"

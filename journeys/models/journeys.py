@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from contacts.models import PersonRef
+from contacts.models import Audience, PersonRef
 
 EXIT = "exit"  # the "next" of a tile that ends the path
 
@@ -16,9 +16,7 @@ def _empty_tiles() -> dict:
 
 
 class Journey(models.Model):
-    class Audience(models.TextChoices):
-        CONTACT = "contact", "Contacts"
-        LEAD = "lead", "Leads"
+    Audience = Audience
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
