@@ -110,19 +110,29 @@ def _new_person(form: WebForm, email: str) -> Person:
     return Lead(email=email, source=f"Form: {form.name}"[:100], topic=form.name[:200])
 
 
-def _record_consent(person: Person, form: WebForm, consent: FormConsent, *, now: datetime.datetime) -> None:
-    """Opt in on the checkbox's channel (and topic); a topic opt-in also opts in on its channel,
-    which commercial sends need, unless the person already is."""
-    pending = DoubleOptIn.PENDING if form.double_opt_in else None
-    source = f"form:{form.slug}"
+def _opt_in(person: Person, form: WebForm, *, channel: str, topic: Any, note: str, again: bool,
+            now: datetime.datetime) -> bool:
+    """Record an opt-in; True if it now awaits confirmation. Someone already effectively opted in
+    keeps their confirmed consent: asking them to confirm again would silently stop their mail."""
+    current = person.consents.filter(channel=channel, topic=topic).first()
+    effective = current is not None and current.effective
+    if effective and not again:
+        return False
+    pending = form.double_opt_in and not effective
+    people.set_consent(person, channel=channel, topic=topic, status=ConsentStatus.OPTED_IN, now=now,
+                       source=f"form:{form.slug}", double_opt_in=DoubleOptIn.PENDING if pending else None, note=note)
+    return pending
+
+
+def _record_consent(person: Person, form: WebForm, consent: FormConsent, *, now: datetime.datetime) -> bool:
+    """Opt in on the checkbox's channel (and topic); a topic opt-in also opts in on its channel, which
+    commercial sends need, unless the person already is. True if anything awaits confirmation."""
     note = consent.wording[:300]
+    awaiting = False
     if consent.topic_id:
-        current = person.consents.filter(channel=consent.channel, topic__isnull=True).first()
-        if current is None or current.status != ConsentStatus.OPTED_IN or (pending and not current.effective):
-            people.set_consent(person, channel=consent.channel, status=ConsentStatus.OPTED_IN, now=now,
-                               source=source, double_opt_in=pending, note=note)
-    people.set_consent(person, channel=consent.channel, topic=consent.topic, status=ConsentStatus.OPTED_IN, now=now,
-                       source=source, double_opt_in=pending, note=note)
+        awaiting = _opt_in(person, form, channel=consent.channel, topic=None, note=note, again=False, now=now)
+    return _opt_in(person, form, channel=consent.channel, topic=consent.topic, note=note, again=True,
+                   now=now) or awaiting
 
 
 def submit(form: WebForm, *, values: dict[str, Any], consents_given: dict[int, bool], now: datetime.datetime,
@@ -172,9 +182,8 @@ def _submit(form: WebForm, fields: list, boxes: list[FormConsent], *, values: di
     apply_values(person, form, values, fields)
     _save_person(person)
     ticked = [box for box in boxes if consents_given.get(box.pk)]
-    for box in ticked:
-        _record_consent(person, form, box, now=now)
-    double_opt_in = form.double_opt_in and bool(ticked)
+    awaiting = [_record_consent(person, form, box, now=now) for box in ticked]
+    double_opt_in = form.double_opt_in and any(awaiting)
     submission = FormSubmission.objects.create(
         **{"contact" if isinstance(person, Contact) else "lead": person}, form=form, email=email, values=values,
         consents=[{"id": box.pk, "channel": box.channel, "topic": box.topic.key if box.topic_id else None,

@@ -128,3 +128,18 @@ def test_the_demo_forms_are_seeded_once(demo):
     assert WebForm.objects.count() == 2 and LandingPage.objects.count() == 1
     assert FormField.objects.count() == 11 and FormConsent.objects.count() == 1
     assert demo["page"].status == "published"
+
+
+def test_a_confirmed_subscriber_who_signs_up_again_stays_subscribed(brew_guide, post_form, smtp_server):
+    newsletter = brew_guide.consents.get().topic
+    ada = ContactFactory(email="ada@engines.example")
+    people.set_consent(ada, channel="email", status="opted_in", now=T0, double_opt_in=DoubleOptIn.CONFIRMED)
+    people.set_consent(ada, channel="email", topic=newsletter, status="opted_in", now=T0,
+                       double_opt_in=DoubleOptIn.CONFIRMED)
+
+    post_form(brew_guide, {"email": "ada@engines.example"}, consent=True)
+
+    assert people.may_send(ada, channel="email", topic=newsletter)
+    assert FormSubmission.objects.get().double_opt_in == DoubleOptIn.NOT_REQUIRED
+    assert not smtp_server.messages  # nothing to confirm
+    assert ConsentChange.objects.filter(contact=ada, topic=newsletter).count() == 2  # the sign-up is on record
