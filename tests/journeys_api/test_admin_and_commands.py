@@ -135,8 +135,9 @@ def test_export_and_import_commands(brew_journey, tmp_path):
     assert "Dry run: nothing saved." in stdout.getvalue()
     assert Journey.objects.count() == 1
     stdout = io.StringIO()
-    call_command("import_journey", str(out), stdout=stdout)
+    call_command("import_journey", str(out), "--user", "barista", stdout=stdout)
     assert Journey.objects.count() == 2 and "Created draft journey" in stdout.getvalue()
+    assert Journey.objects.exclude(pk=brew_journey.pk).get().created_by.username == "barista"
 
 
 def test_the_import_command_refuses_a_broken_document(brew_journey, tmp_path):

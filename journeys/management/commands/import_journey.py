@@ -4,6 +4,7 @@ the diff first, every problem with its path, nothing saved when there is one."""
 import sys
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -18,9 +19,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", type=Path, help="The document; - reads standard input")
         parser.add_argument("--dry-run", action="store_true", help="Only show the changes and problems")
+        parser.add_argument("--user", help="Username recorded as the new journey's creator")
         parser.add_argument("--journey", type=int, help="Overwrite this draft journey (id) instead of creating one")
 
-    def handle(self, *args, file: Path, dry_run: bool, journey: int | None, **options) -> None:
+    def handle(self, *args, file: Path, dry_run: bool, journey: int | None, user: str | None, **options) -> None:
         if str(file) == "-":
             text = sys.stdin.read()
         elif not file.is_file():
@@ -32,7 +34,12 @@ class Command(BaseCommand):
             target = Journey.objects.filter(pk=journey).first()
             if target is None:
                 raise CommandError(f"No journey with id {journey}.")
-        result = portable.import_journey(text, now=timezone.now(), dry_run=dry_run, journey=target)
+        author = None
+        if user:
+            author = get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: user}).first()
+            if author is None:
+                raise CommandError(f"No user with username {user!r}.")
+        result = portable.import_journey(text, now=timezone.now(), user=author, dry_run=dry_run, journey=target)
         for line in result.changes:
             self.stdout.write(line)
         if not result.ok:
