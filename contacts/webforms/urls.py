@@ -20,6 +20,7 @@ urlpatterns = [
     path("forms/<int:pk>/delete/", forms.form_delete, name="form_delete"),
     path("forms/<int:pk>/prefill-link/", forms.prefill_link, name="form_prefill_link"),
     path("forms/<int:pk>/submissions/", forms.submission_list, name="submission_list"),
+    path("forms/<int:pk>/submissions/<int:submission_id>/", forms.submission_detail, name="submission_detail"),
     path("forms/<int:pk>/submissions.csv", forms.submission_export, name="submission_export"),
     # Landing pages.
     path("pages/", pages.page_list, name="page_list"),

@@ -6,7 +6,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from contacts.models import FormField, LandingPage, Topic, WebForm
+from contacts.models import FormField, FormSubmission, LandingPage, Topic, WebForm
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +156,18 @@ def test_errors_in_a_landing_page_form_show_on_the_landing_page(client, demo, po
     assert response.status_code == 400
     assert "Brew a better French press" in html  # the landing page, not the bare form
     assert "Enter a valid email address." in html and 'value="Nia"' in html
+
+
+def test_submission_pages_take_a_fixed_number_of_queries(marketer_client, catering, post_form,
+                                                         django_assert_max_num_queries):
+    for n in range(6):
+        post_form(catering, {"company": f"Co {n}", "first_name": "A", "last_name": "B", "email": f"p{n}@co.example",
+                             "guests": "40", "event_date": "2026-12-01", "message": "Line one\nLine two"},
+                  ip=f"203.0.113.{n}")
+    with django_assert_max_num_queries(12):
+        listed = marketer_client.get(reverse("webforms:submission_list", args=[catering.pk]))
+    assert listed.context["page"].paginator.count == 6
+    submission = FormSubmission.objects.first()
+    detail = marketer_client.get(reverse("webforms:submission_detail", args=[catering.pk, submission.pk]))
+    html = detail.content.decode()
+    assert "Number of guests" in html and "Line one<br>Line two" in html

@@ -161,6 +161,19 @@ def submission_list(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("contacts.view_formsubmission", raise_exception=True)
 @require_GET
+def submission_detail(request: HtmxHttpRequest, pk: int, submission_id: int) -> HttpResponse:
+    """Every answer with its field's label, the consent wording as shown, and where it came from."""
+    webform = get_object_or_404(WebForm, pk=pk)
+    submission = get_object_or_404(queries.submissions(webform), pk=submission_id)
+    labels = dict(webform.fields.values_list("key", "label"))
+    answers = [(labels.get(key, key), _display(value)) for key, value in submission.values.items()]
+    return render(request, "webforms/submission_detail.html",
+                  {"webform": webform, "submission": submission, "answers": answers})
+
+
+@login_required
+@permission_required("contacts.view_formsubmission", raise_exception=True)
+@require_GET
 def submission_export(request: HtmxHttpRequest, pk: int) -> StreamingHttpResponse:
     webform = get_object_or_404(WebForm, pk=pk)
     search = SubmissionSearchForm(request.GET)
