@@ -142,6 +142,7 @@ def test_marketer_builds_brew_better_at_home_and_the_guide_arrives(page: Page, l
     log_in(page, live_server.url)
     page.goto(f"{live_server.url}/journeys/")
     page.get_by_role("link", name="New journey").click()
+    screenshot("journeys-new-1440", full_page=False)
     page.get_by_label("Name").fill("Brew Better at Home")
     page.get_by_label("Trigger-based: starts when something happens").check()
     page.get_by_label("Trigger", exact=True).select_option("form.submitted")
@@ -248,6 +249,11 @@ def test_marketer_builds_brew_better_at_home_and_the_guide_arrives(page: Page, l
     expect(page.locator("#run-path")).to_contain_text("entered: form.submitted")
     expect(page.locator("#run-path")).to_contain_text("sent email brew-guide")
     canvas_shots(page, screenshot, "journey-brew-live")
+
+    page.goto(f"{live_server.url}/journeys/")
+    expect(page.locator("#journey-rows tbody tr")).to_have_count(1)
+    expect(page.locator("#journey-rows tbody tr")).to_contain_text("Live")
+    screenshot("journeys-list-1440", full_page=False)
 
 
 def test_marketer_builds_the_re_engagement_segment_journey(page: Page, live_server, coffee, smtp_server,  # noqa: F811
