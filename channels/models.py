@@ -155,6 +155,7 @@ class OutgoingMessage(PersonRef):
 
     class Meta(PersonRef.Meta):
         abstract = True
+        ordering = ["-queued_at", "-id"]
 
 
 class Delivery(OutgoingMessage):
@@ -185,7 +186,6 @@ class Delivery(OutgoingMessage):
     objects = DeliveryQuerySet.as_manager()
 
     class Meta(OutgoingMessage.Meta):
-        ordering = ["-queued_at", "-id"]
         verbose_name_plural = "deliveries"
         indexes = [
             models.Index(fields=["status", "queued_at"], name="delivery_status_queued"),
@@ -299,7 +299,6 @@ class WebhookDelivery(OutgoingMessage):
     objects = WebhookDeliveryQuerySet.as_manager()
 
     class Meta(OutgoingMessage.Meta):
-        ordering = ["-queued_at", "-id"]
         verbose_name_plural = "webhook deliveries"
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due"),
