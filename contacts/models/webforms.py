@@ -15,6 +15,7 @@ from django.db import models
 from django.urls import reverse
 
 from contacts.models.consent import Channel, DoubleOptIn, Topic
+from contacts.models.people import CustomAttribute
 from contacts.models.person_ref import PersonRef
 from contacts.webforms import blocks
 
@@ -167,6 +168,12 @@ class FormField(models.Model):
             errors["maps_to"] = f"Unknown person field {self.maps_to!r}."
         if self.maps_to == "email" and self.kind not in (self.Kind.EMAIL, self.Kind.HIDDEN):
             errors["kind"] = "The field mapped to email must be an email field."
+        if self.maps_to == "birthday" and self.kind not in (self.Kind.DATE, self.Kind.HIDDEN):
+            errors["kind"] = "The field mapped to birthday must be a date field."
+        if self.maps_to.startswith(ATTRIBUTE_PREFIX) and "maps_to" not in errors:
+            problem = self._attribute_problem()
+            if problem:
+                errors["maps_to"] = problem
         if self.pattern:
             try:
                 re.compile(self.pattern)
@@ -176,6 +183,26 @@ class FormField(models.Model):
             errors["max_value"] = "The largest value is below the smallest."
         if errors:
             raise ValidationError(errors)
+
+
+    def _attribute_problem(self) -> str:
+        """Why this field cannot fill the custom attribute it names, or ""."""
+        key = self.maps_to.removeprefix(ATTRIBUTE_PREFIX)
+        attributes = list(CustomAttribute.objects.filter(key=key))
+        if not attributes:
+            return f"No custom attribute {key!r}."
+        K = self.Kind
+        fits = {"text": {K.TEXT, K.TEXTAREA, K.EMAIL, K.PHONE, K.CHOICE, K.HIDDEN}, "number": {K.NUMBER, K.HIDDEN},
+                "boolean": {K.CHECKBOX, K.HIDDEN}, "date": {K.DATE, K.HIDDEN}, "choice": {K.CHOICE, K.HIDDEN}}
+        for attribute in attributes:
+            if self.kind not in fits.get(attribute.type, set()):
+                return (f"A {self.get_kind_display().lower()} field cannot fill “{attribute.label}” "
+                        f"({attribute.get_type_display().lower()}).")
+            if attribute.type == "choice" and self.kind == K.CHOICE:
+                unknown = [c for c in self.choices if c not in attribute.choices]
+                if unknown:
+                    return f"“{attribute.label}” does not allow {', '.join(unknown)}."
+        return ""
 
 
 class FormConsent(models.Model):

@@ -9,6 +9,7 @@ from contacts.models import (
     ConsentChange,
     ConsentStatus,
     Contact,
+    CustomAttribute,
     DoubleOptIn,
     FormConsent,
     FormField,
@@ -143,3 +144,13 @@ def test_a_confirmed_subscriber_who_signs_up_again_stays_subscribed(brew_guide, 
     assert FormSubmission.objects.get().double_opt_in == DoubleOptIn.NOT_REQUIRED
     assert not smtp_server.messages  # nothing to confirm
     assert ConsentChange.objects.filter(contact=ada, topic=newsletter).count() == 2  # the sign-up is on record
+
+
+def test_a_field_fills_a_custom_attribute(catering, post_form):
+    CustomAttribute.objects.create(entity="lead", key="party_size", label="Party size", type="number")
+    FormField.objects.filter(form=catering, key="guests").update(maps_to="attributes.party_size")
+
+    post_form(catering, {"company": "F", "first_name": "A", "last_name": "B", "email": "a@f.example",
+                         "guests": "85", "event_date": "2026-12-01"})
+
+    assert Lead.objects.get().attributes == {"party_size": 85}

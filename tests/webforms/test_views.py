@@ -4,9 +4,10 @@ import csv
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from contacts.models import FormField, FormSubmission, LandingPage, Topic, WebForm
+from contacts.models import CustomAttribute, FormField, FormSubmission, LandingPage, Topic, WebForm
 
 pytestmark = pytest.mark.django_db
 
@@ -171,3 +172,15 @@ def test_submission_pages_take_a_fixed_number_of_queries(marketer_client, cateri
     detail = marketer_client.get(reverse("webforms:submission_detail", args=[catering.pk, submission.pk]))
     html = detail.content.decode()
     assert "Number of guests" in html and "Line one<br>Line two" in html
+
+
+def test_a_field_must_fit_the_custom_attribute_it_fills(catering):
+    CustomAttribute.objects.create(entity="lead", key="tier", label="Tier", type="choice", choices=["gold", "silver"])
+    field = FormField(form=catering, key="tier", label="Tier", kind="number", maps_to="attributes.tier")
+    with pytest.raises(ValidationError, match="cannot fill"):
+        field.clean()
+    field.kind, field.choices = "choice", ["gold", "bronze"]
+    with pytest.raises(ValidationError, match="does not allow bronze"):
+        field.clean()
+    field.choices = ["gold"]
+    field.clean()
