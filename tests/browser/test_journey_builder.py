@@ -168,7 +168,7 @@ def test_marketer_builds_brew_better_at_home_and_the_guide_arrives(page: Page, l
     # The first tile, by keyboard: the "+" and the palette are links and buttons.
     page.get_by_role("link", name="Add a tile at the start", exact=True).focus()
     page.keyboard.press("Enter")
-    expect(panel(page).get_by_role("heading", name="At the start")).to_be_visible()
+    expect(panel(page).get_by_role("heading", name="At the start")).to_be_focused()
     assert_labelled(page)
     page.screenshot(path=str(screenshot_dir() / "journey-palette-1440.png"))
     panel(page).locator('button[data-kind="send_email"]').focus()
