@@ -303,6 +303,15 @@ def test_marketer_builds_the_re_engagement_segment_journey(page: Page, live_serv
     close_panel(page)
     canvas_shots(page, screenshot, "journey-reengagement-canvas")
 
+    # On a phone the side panel sits under the canvas.
+    page.set_viewport_size(PHONE)
+    page.locator("#tile-wait a.jc-card-link").click()
+    expect(panel(page).get_by_role("heading", name="Wait")).to_be_visible()
+    panel(page).scroll_into_view_if_needed()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot("journey-tile-panel-390", full_page=False)
+    page.set_viewport_size(DESKTOP)
+
     page.get_by_role("button", name="Go live").click()
     expect(page.locator(".jb-notice")).to_contain_text("is live")
     journey = Journey.objects.get(name="Re-engagement")
