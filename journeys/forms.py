@@ -13,7 +13,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.http import QueryDict
 
-from channels.models import Email
+from channels.models import Email, WebhookEndpoint
 from contacts.models import Contact, Lead, SalesQueue
 from journeys import catalog, triggers
 from journeys.models import Journey
@@ -27,6 +27,7 @@ TYPE_CHOICES = [("trigger", "Trigger-based: starts when something happens"),
 DURATION_PARTS = (("days", "days"), ("hours", "hours"), ("minutes", "minutes"))
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+ID_KINDS = ("user", "queue", "segment", "endpoint")  # settings stored as a row's id
 
 
 @cache
@@ -204,7 +205,7 @@ class TileForm(forms.Form):
             return forms.IntegerField(min_value=0, **common)
         if setting.kind == "datetime":
             return forms.DateTimeField(widget=DATETIME_WIDGET, input_formats=["%Y-%m-%dT%H:%M"], **common)
-        if setting.kind in ("text", "endpoint"):
+        if setting.kind == "text":
             long = setting.name in ("description", "message", "body")
             return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}) if long else forms.TextInput, **common)
         return None  # branches, variants, query and json are edited by their own controls
@@ -225,6 +226,9 @@ class TileForm(forms.Form):
             return [(str(u.pk), u.get_full_name() or u.username) for u in users]
         if setting.kind == "queue":
             return [(str(pk), name) for pk, name in SalesQueue.objects.values_list("pk", "name")]
+        if setting.kind == "endpoint":
+            active = WebhookEndpoint.objects.filter(active=True).order_by("name")
+            return [(str(pk), f"{name} ({url})") for pk, name, url in active.values_list("pk", "name", "url")]
         if setting.kind == "tile":
             tiles = (self.journey.tiles or {}).get("tiles") or {}
             return [(k, catalog.label(t)) for k, t in tiles.items()
@@ -238,7 +242,7 @@ class TileForm(forms.Form):
                 return datetime.datetime.fromisoformat(value)
             except ValueError:
                 return None
-        return "" if value is None else (str(value) if setting.kind in ("user", "queue", "segment") else value)
+        return "" if value is None else (str(value) if setting.kind in ID_KINDS else value)
 
     def to_tile(self) -> dict[str, Any]:
         """The tile with the cleaned settings laid over it (its ways out and paths unchanged)."""
@@ -250,7 +254,7 @@ class TileForm(forms.Form):
                 _store(tile, setting.name, parts or None)
             elif setting.name in self.fields:
                 value = self.cleaned_data.get(setting.name)
-                if setting.kind in ("user", "queue", "segment") and value:
+                if setting.kind in ID_KINDS and value:
                     value = int(value)
                 elif setting.kind == "datetime" and value:
                     value = value.isoformat()

@@ -7,6 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from channels.models import WebhookEndpoint
 from journeys import catalog, services
 from journeys.engine import dispatch_pending
 from journeys.models import EXIT, Journey, JourneyRun, JourneyVersion
@@ -186,6 +187,22 @@ def test_split_percentages_must_add_up(marketer_client, brew_draft):
                                     headers=HTMX)
     assert "The percentages add up to 90%" in response.content.decode()
     assert [b["percent"] for b in draft_of(brew_draft)["tiles"]["split"]["branches"]] == [70, 20]
+
+
+def test_reference_settings_offer_the_rows_they_refer_to(marketer_client, brew_draft, sales_user):
+    endpoint = WebhookEndpoint.objects.create(name="CRM", url="https://crm.example.com/hook")
+    marketer_client.post(url("tile_add", brew_draft), {"after": "offer", "where": "next", "kind": "webhook"},
+                         headers=HTMX)
+    panel = marketer_client.get(url("tile", brew_draft, "webhook"), headers=HTMX).content.decode()
+    assert f'<option value="{endpoint.pk}">CRM (https://crm.example.com/hook)</option>' in panel
+    marketer_client.post(url("tile", brew_draft, "webhook"), {"t-endpoint": str(endpoint.pk)}, headers=HTMX)
+    assert draft_of(brew_draft)["tiles"]["webhook"]["endpoint"] == endpoint.pk
+    marketer_client.post(url("tile_add", brew_draft), {"after": "tips", "where": "next", "kind": "create_task"},
+                         headers=HTMX)
+    task = {"t-subject": "Call them", "t-user": str(sales_user.pk), "t-due_in_days": "1"}
+    marketer_client.post(url("tile", brew_draft, "create_task"), task, headers=HTMX)
+    assert draft_of(brew_draft)["tiles"]["create_task"] == {
+        "type": "create_task", "subject": "Call them", "user": sales_user.pk, "due_in": {"days": 1}, "next": EXIT}
 
 
 def test_entry_conditions_can_read_the_trigger_payload(marketer_client, brew_draft):
