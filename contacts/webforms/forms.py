@@ -152,7 +152,7 @@ class BlockForm(forms.Form):
     """One landing page block; which inputs matter depends on the type."""
 
     position = forms.IntegerField(label="Order", required=False, min_value=0,
-                                  widget=forms.NumberInput(attrs={"class": "input-order"}))
+                                  widget=forms.NumberInput(attrs={"class": "input-order", "placeholder": "last"}))
     type = forms.ChoiceField(choices=[("", "Choose a block…"), *blocks.BLOCK_TYPES.items()], required=False)
     text = forms.CharField(label="Text (heading, button label)", required=False, max_length=200)
     level = forms.TypedChoiceField(label="Heading size", choices=[(1, "Large"), (2, "Medium"), (3, "Small")],

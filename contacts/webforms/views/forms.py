@@ -151,7 +151,7 @@ def submission_list(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     search = SubmissionSearchForm(request.GET)
     q = search.cleaned_data["q"] if search.is_valid() else ""
     page = Paginator(queries.submissions(webform, q=q), PER_PAGE).get_page(request.GET.get("page"))
-    keys = list(webform.fields.values_list("key", "label"))[:4]
+    keys = list(webform.fields.exclude(maps_to="email").values_list("key", "label"))[:4]  # email has its column
     rows = [(s, [_display(s.values.get(key)) for key, _label in keys]) for s in page.object_list]
     context = {"webform": webform, "search": search, "page": page, "rows": rows, "columns": keys}
     template = "webforms/submission_list.html#rows" if wants_fragment(request) else "webforms/submission_list.html"
