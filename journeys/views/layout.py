@@ -5,6 +5,7 @@ becomes a labelled "go to" chip rather than a second copy, so loops and merges s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,8 +114,31 @@ def summarize(tile: dict[str, Any], names: dict[str, str]) -> str:
         return tile.get("title") or "Write the title"
     if kind == "webhook":
         return tile.get("endpoint") or "Choose an endpoint"
+    if kind == "attribute_branch":
+        count = len(tile.get("branches") or [])
+        return f"{count} branch{'' if count == 1 else 'es'}, else {tile.get('other_name') or 'Other'}"
+    if kind in ("ab_test", "split"):
+        items = tile.get("variants" if kind == "ab_test" else "branches") or []
+        shares = " · ".join(f"{i.get('name')} {i.get('percent') or 0}%" for i in items if isinstance(i, dict))
+        metric = f" · winner by {tile['metric']}" if kind == "ab_test" and tile.get("metric") else ""
+        return shares + metric
     spec = catalog.KINDS.get(kind)
     return spec.description if spec else "Unknown tile type"
+
+
+_LIST_ITEM = re.compile(r"^(branches|variants)\[(\d+)\]:\s*")
+_CONDITION = re.compile(r"conditions\[(\d+)\]")
+
+
+def readable_error(tile: dict[str, Any], message: str) -> str:
+    """A validation message with list positions in the marketer's words: "Won: condition 2.value: …"."""
+    found = _LIST_ITEM.match(message)
+    if found:
+        items = tile.get(found.group(1)) or []
+        index = int(found.group(2))
+        name = items[index].get("name") if index < len(items) and isinstance(items[index], dict) else None
+        message = f"{name or f'Path {index + 1}'}: " + message[found.end():]
+    return _CONDITION.sub(lambda m: f"condition {int(m.group(1)) + 1}", message)
 
 
 def _duration_text(delta) -> str:
@@ -150,7 +174,7 @@ def layout(doc: dict[str, Any], *, errors: dict[str, list[str]], names: dict[str
     def card(key: str) -> Card:
         tile = tiles[key] if isinstance(tiles[key], dict) else {}
         return Card(key=key, tile=tile, kind=catalog.KINDS.get(tile.get("type")), label=catalog.label(tile),
-                    summary=summarize(tile, names), errors=errors.get(key, []),
+                    summary=summarize(tile, names), errors=[readable_error(tile, e) for e in errors.get(key, [])],
                     figures=figures.get(key) if figures is not None else None,
                     email=(email or {}).get(key), on_path=bool(path and key in path))
 

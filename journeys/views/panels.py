@@ -90,7 +90,8 @@ def overview(request, journey, context, **_: Any) -> dict[str, Any]:
     if not context["live"]:
         for key, messages in validate_journey(journey).items():
             name = "Journey" if key == "" else catalog.label(tiles[key]) if key in tiles else key
-            problems.extend({"tile": key, "name": name, "message": m} for m in messages)
+            tile = tiles.get(key) if isinstance(tiles.get(key), dict) else {}
+            problems.extend({"tile": key, "name": name, "message": layout.readable_error(tile, m)} for m in messages)
     data: dict[str, Any] = {"problems": problems}
     if context["live"] or context["has_versions"]:
         data["summary"] = queries.summary(journey)
@@ -117,7 +118,7 @@ def tile_panel(request, journey, context, *, tile_key: str = "", form: TileForm 
     if not isinstance(tile, dict) or tile.get("type") not in catalog.KINDS:
         return {"panel": "missing", "tile_key": tile_key}
     kind = catalog.KINDS[tile["type"]]
-    errors = [] if context["live"] else _tile_errors(journey, tile_key)
+    errors = [] if context["live"] else [layout.readable_error(tile, e) for e in _tile_errors(journey, tile_key)]
     data: dict[str, Any] = {
         "tile_key": tile_key, "tile": tile, "kind": kind, "tile_label": catalog.label(tile),
         "form": form or TileForm(tile=tile, journey=journey, key=tile_key),
