@@ -26,6 +26,13 @@ SUBSECTIONS = {
         ("Triggers", "triggers:catalog", "journeys.view_triggerevent"),
         ("Trigger events", "triggers:events", "journeys.view_triggerevent"),
     ],
+    "Email": [
+        ("Emails", "channels:email_list", "channels.view_email"),
+        ("Content blocks", "channels:content_block_list", "channels.view_contentblock"),
+        ("Senders", "channels:sender_list", "channels.view_senderprofile"),
+        ("Brands", "channels:brand_list", "channels.view_brandprofile"),
+        ("Webhooks", "channels:webhook_list", "channels.view_webhookendpoint"),
+    ],
     "Forms": [
         ("Forms", "webforms:form_list", "contacts.view_webform"),
         ("Landing pages", "webforms:page_list", "contacts.view_landingpage"),

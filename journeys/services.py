@@ -137,7 +137,6 @@ def stop(journey: Journey, *, now: datetime.datetime) -> int:
     """Stop the journey and exit everyone still inside with reason "stopped"; returns how many."""
     reason = {"code": "stopped"}
     with transaction.atomic():
-        Journey.objects.filter(pk=journey.pk).update(status=Journey.Status.STOPPED)
-        journey.status = Journey.Status.STOPPED
+        _set_status(journey, Journey.Status.STOPPED, allowed={Journey.Status.LIVE, Journey.Status.PAUSED})
         return JourneyRun.objects.filter(journey=journey).open().update(
             state=JourneyRun.State.EXITED, exit_reason=reason, finished_at=now, due_at=None, waiting_for=None)
