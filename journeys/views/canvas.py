@@ -43,7 +43,7 @@ def journey_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def palette(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     journey = load_journey(request, pk)
     after, where = request.GET.get("after", ""), request.GET.get("where", "")
-    return respond(request, journey, panel="palette", after=after, where=where)
+    return respond(request, journey, panel="palette", after=after, where=where, live=False)
 
 
 @login_required
@@ -57,9 +57,9 @@ def tile_add(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                                  where=request.POST.get("where", ""), kind=kind)
     except drafts.DraftError as exc:
         return respond(request, journey, panel="palette", after=request.POST.get("after", ""),
-                       where=request.POST.get("where", ""), notice=str(exc), ok=False)
+                       where=request.POST.get("where", ""), notice=str(exc), ok=False, live=False)
     save_draft(request, journey, doc, action=f"add:{key}")
-    return respond(request, journey, panel="tile", tile_key=key,
+    return respond(request, journey, panel="tile", tile_key=key, live=False,
                    notice=f"{catalog.KINDS[kind].label} tile added.")
 
 
@@ -71,12 +71,13 @@ def tile_delete(request: HtmxHttpRequest, pk: int, key: str) -> HttpResponse:
     try:
         doc, removed = drafts.delete(journey.tiles, key)
     except drafts.DraftError as exc:
-        return respond(request, journey, notice=str(exc), ok=False)
+        return respond(request, journey, notice=str(exc), ok=False, live=False)
     label = catalog.label(journey.tiles["tiles"][key])
     save_draft(request, journey, doc, action=f"delete:{key}")
     extra = f" (with {len(removed) - 1} tile{'' if len(removed) == 2 else 's'} on its other paths)" \
         if len(removed) > 1 else ""
-    return respond(request, journey, notice=f"“{label}” deleted{extra}; the flow reconnected. Undo brings it back.")
+    return respond(request, journey, live=False,
+                   notice=f"“{label}” deleted{extra}; the flow reconnected. Undo brings it back.")
 
 
 @login_required
@@ -87,11 +88,11 @@ def undo(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     history = session_history(request, journey)
     previous, rest = drafts.undo(history.get())
     if previous is None:
-        return respond(request, journey, notice="Nothing to undo.", ok=False)
+        return respond(request, journey, notice="Nothing to undo.", ok=False, live=False)
     history.set(rest)
     journey.tiles = previous
     journey.save(update_fields=["tiles", "updated_at"])
     if not request.htmx:
         messages.success(request, "Last change undone.")
         return redirect(reverse("journeys:detail", args=[pk]))
-    return respond(request, journey, notice="Last change undone.")
+    return respond(request, journey, notice="Last change undone.", live=False)

@@ -264,6 +264,16 @@ def test_a_new_version_shows_where_people_stand_and_can_move_them(marketer_clien
     assert run.version == JourneyVersion.objects.get(journey=brew_draft, number=2)
 
 
+def test_a_live_journeys_draft_is_edited_on_the_edit_view(marketer_client, brew_draft, now):
+    services.go_live(brew_draft, now=now)
+    assert "Live view of version 1" in marketer_client.get(url("detail", brew_draft)).content.decode()
+    edit = marketer_client.get(url("detail", brew_draft), {"view": "edit"}).content.decode()
+    assert "Live view of version" not in edit and "Publish new version" in edit and "jc-add" in edit
+    palette = marketer_client.get(url("palette", brew_draft), {"after": "guide", "where": "next"},
+                                  headers=HTMX).content.decode()
+    assert "Live view of version" not in palette and "jc-add" in palette
+
+
 # --- Live view, explain, test mode --------------------------------------------------------------------
 def test_the_live_view_shows_figures_people_and_a_persons_path(marketer_client, brew_draft, subscribed, now):
     services.go_live(brew_draft, now=now)
