@@ -158,3 +158,14 @@ def test_test_mode_rejects_a_bad_script(brew_draft, subscribed, now):
     with pytest.raises(ValidationError, match="unknown trigger"):
         testmode.test_run(brew_draft, person=subscribed(), now=now, entry_payload={"form": "x"},
                           script=[{"after": {"hours": 1}, "trigger": "nope.never"}])
+
+
+def test_demo_journeys_are_seeded_once(now):
+    from journeys import demo
+
+    first = demo.ensure_journeys(now=now)
+    again = demo.ensure_journeys(now=now)
+    assert {k: j.pk for k, j in first.items()} == {k: j.pk for k, j in again.items()}
+    assert first["brew"].status == first["win_back"].status == Journey.Status.LIVE
+    assert first["won"].status == Journey.Status.DRAFT
+    assert Journey.objects.count() == 3

@@ -12,7 +12,12 @@ class Command(BaseCommand):
     help = "Create the Contoso Coffee demo data and the admin, marketer and sales demo users."
 
     def handle(self, *args, **options) -> None:
-        result = demo.seed_demo(now=timezone.now())
+        now = timezone.now()
+        result = demo.seed_demo(now=now)
+        # Segments, emails and journeys built on the people data (each found by name, so idempotent).
+        from journeys import demo as journeys_demo
+
+        journeys_demo.ensure_journeys(now=now)
         if result.seeded:
             counts = ", ".join(f"{count:,} {name}" for name, count in result.counts.items())
             self.stdout.write(self.style.SUCCESS(f"Seeded Contoso Coffee: {counts}."))
