@@ -26,10 +26,11 @@ class CustomTriggerForm(forms.ModelForm):
             "kind": forms.RadioSelect,
             "key": forms.TextInput(attrs={"placeholder": "cart.abandoned", "autocomplete": "off"}),
         }
-        help_texts = {
-            "record_field": "; ".join(f"{table}: {', '.join(fields)}" for table, fields in BINDABLE_FIELDS.items()),
-        }
 
+    record_field = forms.ChoiceField(
+        required=False, label="Record field", help_text="A field of the chosen table",
+        choices=[("", "---------"), *[(CustomTrigger.Table(table).label, [(f, f) for f in fields])
+                                      for table, fields in BINDABLE_FIELDS.items()]])
     attribute_errors: list[str] = []
 
     def add_error(self, field: str | None, error: Any) -> None:
@@ -43,7 +44,7 @@ class CustomTriggerForm(forms.ModelForm):
 
 
 class AttributeForm(forms.Form):
-    name = forms.CharField(max_length=60, required=False, widget=forms.TextInput(attrs={"placeholder": "items"}))
+    name = forms.CharField(max_length=60, required=False, widget=forms.TextInput(attrs={"placeholder": "name"}))
     type = forms.ChoiceField(choices=ATTRIBUTE_TYPES, initial="text")
     required = forms.BooleanField(required=False)
 
