@@ -30,8 +30,8 @@ def dispatch(events: Iterable[TriggerEvent], *, now: datetime.datetime) -> int:
                       .filter(pk=event.pk, dispatched_at__isnull=True).first())
             if locked is None:
                 continue  # dispatched already: running a dispatch twice is harmless
+            _record_goals(locked, now=now)  # a goal reached by the event that also exits counts
             _exit_runs(locked, now=now)
-            _record_goals(locked, now=now)
             _resume_runs(locked, now=now)
             _start_runs(locked, now=now)
             TriggerEvent.objects.filter(pk=locked.pk).update(dispatched_at=now)
@@ -50,18 +50,34 @@ def _runs_of(event: TriggerEvent):
             .select_related("journey__exit_segment", "version", "contact", "lead"))
 
 
+def _entered_segment(event: TriggerEvent) -> int | None:
+    return event.payload.get("segment") if event.key == "segment.entered" else None
+
+
 def _exit_runs(event: TriggerEvent, *, now: datetime.datetime) -> None:
-    runs = _runs_of(event).filter(state__in=OPEN, journey__exit_trigger=event.key)
-    for run in runs.select_for_update(of=("self",)):
-        exit_early(run, {"code": "exit_trigger", "key": event.key, "event": event.pk}, now=now)
+    """Runs whose journey exits on this trigger, or on entering this segment, leave now."""
+    segment = _entered_segment(event)
+    exits = Q(journey__exit_trigger=event.key) | (Q(journey__exit_segment_id=segment) if segment else Q(pk__in=[]))
+    for run in _runs_of(event).filter(exits, state__in=OPEN).select_for_update(of=("self",)):
+        if run.journey.exit_trigger == event.key:
+            reason = {"code": "exit_trigger", "key": event.key, "event": event.pk}
+        else:
+            reason = {"code": "exit_segment", "segment": segment, "name": event.payload.get("name", ""),
+                      "event": event.pk}
+        exit_early(run, reason, now=now)
         run.save()
 
 
 def _record_goals(event: TriggerEvent, *, now: datetime.datetime) -> None:
-    runs = _runs_of(event).filter(journey__goal_trigger=event.key, entered_at__lte=now).exclude(
-        state=JourneyRun.State.FAILED)
-    record_goals(list(runs.select_related("journey")), {"code": "goal", "key": event.key, "event": event.pk},
-                 now=now)
+    """Goals by this trigger, or by entering this segment, are reached now (once per run)."""
+    goals = [(Q(journey__goal_trigger=event.key), {"code": "goal", "key": event.key, "event": event.pk})]
+    segment = _entered_segment(event)
+    if segment:
+        goals.append((Q(journey__goal_segment_id=segment),
+                      {"code": "goal", "segment": segment, "name": event.payload.get("name", ""), "event": event.pk}))
+    for where, reason in goals:
+        runs = _runs_of(event).filter(where, entered_at__lte=now).exclude(state=JourneyRun.State.FAILED)
+        record_goals(list(runs.select_related("journey")), reason, now=now)
 
 
 def _resume_runs(event: TriggerEvent, *, now: datetime.datetime) -> None:

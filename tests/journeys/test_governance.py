@@ -178,3 +178,18 @@ def test_entering_the_goal_segment_counts_the_goal_once(journey_of, subscribed, 
     run = JourneyRun.objects.get()
     assert run.steps.filter(tile_key="$goal").count() == 1
     assert "goal reached: entered segment Customers" in texts(run)
+
+
+def test_segment_entered_events_exit_and_score_goals_at_once(journey_of, subscribed, now):
+    ann = subscribed()
+    won = static_segment("Customers", now=now)
+    journey = journey_of("pause", {"pause": {"type": "wait", "days": 5, "next": EXIT}},
+                         entry_trigger="form.submitted", exit_segment=won, goal_segment=won)
+    services.go_live(journey, now=now)
+    enter(ann, now)
+    event = services.publish("segment.entered", person=ann, payload={"segment": won.pk, "name": won.name},
+                             source="segments", now=now + HOUR)
+    dispatch([event], now=now + HOUR)
+    run = JourneyRun.objects.get()
+    assert (run.state, run.finished_at) == (JourneyRun.State.EXITED, now + HOUR)  # not 5 days later
+    assert texts(run)[-2:] == ["goal reached: entered segment Customers", "exited: entered segment Customers"]
