@@ -91,9 +91,10 @@ def _lifecycle(request: HtmxHttpRequest, pk: int, verb: str) -> HttpResponse:
             count = services.stop(journey, now=now)
             notice = f"Stopped; {count:,} {'person' if count == 1 else 'people'} exited."
     except ValidationError as exc:
-        problems = sum(len(v) for v in getattr(exc, "message_dict", {"": exc.messages}).values())
+        by_tile = exc.message_dict if hasattr(exc, "error_dict") else None
+        problems = sum(len(v) for v in by_tile.values()) if by_tile else 0
         notice = (f"Not live: fix the {problems} problem{'' if problems == 1 else 's'} shown on the tiles first."
-                  if verb == "go_live" else " ".join(exc.messages))
+                  if verb == "go_live" and by_tile else " ".join(exc.messages))
         return respond(request, journey, notice=notice, ok=False, live=False)
     journey.refresh_from_db()
     return respond(request, journey, notice=notice, live=journey.versions.exists())
@@ -140,7 +141,7 @@ def new_version(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     try:
         version = services.new_version(journey, now=timezone.now(), move_runs=move)
     except ValidationError as exc:
-        messages = getattr(exc, "message_dict", None)
+        messages = exc.message_dict if hasattr(exc, "error_dict") else None
         count = sum(len(v) for v in messages.values()) if messages else 0
         notice = (f"No new version: fix the {count} problem{'' if count == 1 else 's'} shown on the tiles first."
                   if messages else " ".join(exc.messages))

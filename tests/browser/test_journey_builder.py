@@ -289,12 +289,16 @@ def test_marketer_builds_the_re_engagement_segment_journey(page: Page, live_serv
     choose(page, "Email", "Discount Offer")
     add_tile(page, "after Opened?, path No", "send_email")
     choose(page, "Email", "Second Reminder")
+    expect(page.locator("#tile-send_email_3 .jc-summary")).to_have_text("Second Reminder")
 
     # Undo takes back the last change (the second reminder's email), and it can be chosen again.
     page.get_by_role("button", name="Undo").click()
     expect(page.locator("#tile-send_email_3 .jc-summary")).to_have_text("Choose an email")
     page.locator("#tile-send_email_3 a.jc-card-link").click()
+    expect(page.locator("#tile-send_email_3")).to_have_class(re.compile("is-selected"))
     choose(page, "Email", "Second Reminder")
+    expect(page.locator("#tile-send_email_3 .jc-summary")).to_have_text("Second Reminder")
+    expect(page.locator(".jb-meta")).to_contain_text("Ready to go live")
 
     page.get_by_role("link", name="Settings").click()
     panel(page).get_by_label("Exit when this happens").select_option("purchase.completed")
