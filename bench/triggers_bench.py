@@ -8,7 +8,9 @@
    (`django.test.Client`, no socket), so the figures are the server's cost, not a network's.
 2. Latency from POST to the first email accepted by a real SMTP server (aiosmtpd on loopback)
    for a trigger-based journey (entry trigger -> send email), at a steady 100 events per second,
-   with a real Celery worker (a separate process) on the Redis broker: p50 and p99.
+   with a real Celery worker (a separate process) on the Redis broker: p50 and p99. When p99 is
+   over a second, lower rates are tried (100 events each) to find the highest one that keeps it
+   under: `sustained_rate_p99_under_1s_per_s`.
 
 The worker consumes a queue of its own (named for the run), so other workers on the same broker
 never take the bench's tasks. Needs PostgreSQL and Redis (DATABASE_URL, CELERY_BROKER_URL).
@@ -50,6 +52,8 @@ DEFAULT_SINGLE = 300
 BATCH_SIZE = 1000
 BATCHES = 3
 RATE_PER_S = float(os.environ.get("BENCH_TRIGGERS_RATE", "100"))  # events/s for the latency phase
+LOWER_RATES = [50, 25, 10, 5, 2]  # tried in turn, STEP_EVENTS each, until p99 is under a second
+STEP_EVENTS = 100
 # Worker processes: dispatch and sending mostly wait on the database and SMTP, so a few per core.
 WORKER_PROCESSES = int(os.environ.get("BENCH_TRIGGERS_WORKERS", "4"))
 BENCH_NAME = "Waymark triggers bench"
@@ -237,6 +241,24 @@ def paced_fires(raw_key: str, key: str, emails: list[str], *, rate: float, threa
     return started
 
 
+def measure_latency(raw_key: str, key: str, emails: list[str], sink: Sink, *, rate: float,
+                    drain_s: float = 60) -> tuple[list[float], float]:
+    """Fire one event per address at `rate`; wait for their emails; return the latencies (ms) of
+    those that arrived and the rate actually achieved."""
+    started = paced_fires(raw_key, key, emails, rate=rate)
+    fired_in = max(started.values()) - min(started.values()) or 1e-9
+    deadline = time.perf_counter() + drain_s
+    while any(e not in sink.first for e in emails) and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    return [(sink.first[e] - started[e]) * 1000 for e in emails if e in sink.first], (len(emails) - 1) / fired_in
+
+
+def summary(latencies: list[float]) -> tuple[float, float]:
+    if not latencies:
+        return float("inf"), float("inf")
+    return statistics.median(latencies), percentile(latencies, 0.99)
+
+
 def run(*, contacts: int | None = None, log: Log = print) -> Result:
     if not on_postgres() or not settings.CELERY_BROKER_URL.startswith("redis"):
         raise RuntimeError("bench triggers needs PostgreSQL and Redis: set DATABASE_URL=postgres://… and "
@@ -290,25 +312,29 @@ def run(*, contacts: int | None = None, log: Log = print) -> Result:
             f"batch {len(batch_emails) / batch.seconds:,.0f}/s (raw {len(batch_emails) / base_batch.seconds:,.0f}/s)")
         stored = TriggerEvent.objects.filter(key=throughput_key).count()
         dispatched = _settle(throughput_key)  # the worker is idle again before latency is measured
-        # 2. POST -> inbox at a steady rate through the worker.
+        # 2. POST -> inbox at a steady rate through the worker; then lower rates until p99 < 1 s.
         latency_emails = emails[:count]
-        started = paced_fires(raw_key, journey_key, latency_emails, rate=RATE_PER_S)
-        fired_in = max(started.values()) - min(started.values())
-        deadline = time.perf_counter() + 60
-        while len(sink.first) < len(latency_emails) and time.perf_counter() < deadline:
-            time.sleep(0.05)
-        latencies = [(sink.first[e] - started[e]) * 1000 for e in latency_emails if e in sink.first]
-        p50 = statistics.median(latencies) if latencies else float("inf")
-        p99 = percentile(latencies, 0.99) if latencies else float("inf")
-        log(f"triggers: {len(latencies)}/{len(latency_emails)} emails at {len(latency_emails) / fired_in:,.0f} "
-            f"events/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+        latencies, achieved = measure_latency(raw_key, journey_key, latency_emails, sink, rate=RATE_PER_S)
+        p50, p99 = summary(latencies)
+        log(f"triggers: {len(latencies)}/{len(latency_emails)} emails at {achieved:,.0f} events/s: "
+            f"p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+        sustained, unused = (RATE_PER_S if p99 < 1000 else 0.0), emails[count:]
+        for rate in [r for r in LOWER_RATES if r < RATE_PER_S]:
+            if sustained or len(unused) < STEP_EVENTS:
+                break
+            step, unused = unused[:STEP_EVENTS], unused[STEP_EVENTS:]
+            step_latencies, _ = measure_latency(raw_key, journey_key, step, sink, rate=rate)
+            step_p50, step_p99 = summary(step_latencies)
+            log(f"triggers: at {rate:g} events/s: p50 {step_p50:.0f} ms, p99 {step_p99:.0f} ms")
+            if len(step_latencies) == len(step) and step_p99 < 1000:
+                sustained = rate
         named = all(f"Kit {n}".encode() in sink.bodies.get(e, b"") for n, e in enumerate(latency_emails))
         checks = {
             "all_single_and_batch_stored": stored == count + len(batch_emails),
             "all_dispatched": dispatched,
             "every_email_received": len(latencies) == len(latency_emails),
             "emails_name_the_items": named,
-            "p99_under_1s": p99 < 1000,
+            "p99_under_1s": p99 < 1000,  # at RATE_PER_S
         }
         if not all(checks.values()) or os.environ.get("BENCH_TRIGGERS_WORKER_LOG"):
             log("triggers: worker log (tail):\n" + worker_log_tail(worker))
@@ -336,8 +362,9 @@ def run(*, contacts: int | None = None, log: Log = print) -> Result:
             "baseline_single_rows_per_s": round(count / base_single.seconds),
             "baseline_batch_s": base_batch.seconds,
             "baseline_batch_rows_per_s": round(total_batch / base_batch.seconds),
-            "latency_events": len(latency_emails), "latency_rate_per_s": round(len(latency_emails) / fired_in, 1),
+            "latency_events": len(latency_emails), "latency_rate_per_s": round(achieved, 1),
             "latency_p50_ms": p50, "latency_p99_ms": p99, "latency_max_ms": max(latencies) if latencies else 0.0,
+            "worker_processes": WORKER_PROCESSES, "sustained_rate_p99_under_1s_per_s": sustained,
         },
         ratios={"single": ratio(single.seconds, base_single.seconds),
                 "batch": ratio(batch.seconds, base_batch.seconds)},
