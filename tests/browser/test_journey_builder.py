@@ -195,9 +195,11 @@ def test_marketer_builds_brew_better_at_home_and_the_guide_arrives(page: Page, l
     add_tile(page, "after Clicked Shop Grinders, path Yes", "send_email")
     fill(page, "Label", "Grinder offer")
     choose(page, "Email", "Grinder Offer")
+    expect(page.locator("#tile-send_email_2 .jc-summary")).to_have_text("Grinder Offer")
     add_tile(page, "after Clicked Shop Grinders, path No", "send_email")
     fill(page, "Label", "Brew tips")
     choose(page, "Email", "Brew Tips")
+    expect(page.locator("#tile-send_email_3 .jc-summary")).to_have_text("Brew Tips")
 
     # Exit early when they buy.
     page.get_by_role("link", name="Settings").click()
