@@ -14,7 +14,6 @@ from journeys import catalog, drafts, queries, services
 from journeys.explain import explain
 from journeys.forms import EntryForm, SettingsForm, TestRunForm, TileForm, condition_choices
 from journeys.models import Journey, JourneyRun
-from journeys.validation import validate_journey
 from journeys.views import layout
 from journeys.views.render import canvas_context
 from journeys.views.state import can_edit, is_live_view, session_history
@@ -88,7 +87,7 @@ def overview(request, journey, context, **_: Any) -> dict[str, Any]:
     tiles = (journey.tiles or {}).get("tiles") or {}
     problems = []
     if not context["live"]:
-        for key, messages in validate_journey(journey).items():
+        for key, messages in context["errors"].items():
             name = "Journey" if key == "" else catalog.label(tiles[key]) if key in tiles else key
             tile = tiles.get(key) if isinstance(tiles.get(key), dict) else {}
             problems.extend({"tile": key, "name": name, "message": layout.readable_error(tile, m)} for m in messages)
@@ -118,7 +117,7 @@ def tile_panel(request, journey, context, *, tile_key: str = "", form: TileForm 
     if not isinstance(tile, dict) or tile.get("type") not in catalog.KINDS:
         return {"panel": "missing", "tile_key": tile_key}
     kind = catalog.KINDS[tile["type"]]
-    errors = [] if context["live"] else [layout.readable_error(tile, e) for e in _tile_errors(journey, tile_key)]
+    errors = [] if context["live"] else [layout.readable_error(tile, e) for e in context["errors"].get(tile_key, [])]
     data: dict[str, Any] = {
         "tile_key": tile_key, "tile": tile, "kind": kind, "tile_label": catalog.label(tile),
         "form": form or TileForm(tile=tile, journey=journey, key=tile_key),
@@ -143,10 +142,6 @@ def tile_panel(request, journey, context, *, tile_key: str = "", form: TileForm 
         data["figures"] = context["root"] and queries.tile_figures(journey, doc["tiles"]).get(tile_key)
         data["people"] = queries.people_at(journey, tile_key)
     return data
-
-
-def _tile_errors(journey: Journey, key: str) -> list[str]:
-    return validate_journey(journey).get(key, [])
 
 
 def _ways(doc: dict[str, Any], key: str, tile: dict[str, Any]) -> list[dict[str, Any]]:

@@ -43,7 +43,7 @@ def canvas_context(journey, *, live: bool = False, editable: bool = False, path:
         "orphans": [(key, catalog.label(doc["tiles"][key]), errors.get(key, []))
                     for key in layout.unreachable(doc, root)],
         "journey_errors": errors.get("", []), "error_count": sum(len(v) for v in errors.values()),
-        "version": version, "test_path": path or [], "icons": static("img/icons.svg"),
+        "version": version, "test_path": path or [], "icons": static("img/icons.svg"), "errors": errors,
     }
 
 

@@ -108,6 +108,19 @@ def test_anonymous_people_are_sent_to_log_in(client, brew_draft):
     assert client.get(url("detail", brew_draft))["Location"].startswith("/login/")
 
 
+def test_the_canvas_page_reads_the_draft_in_a_bounded_number_of_queries(marketer_client, brew_draft,
+                                                                          django_assert_max_num_queries):
+    with django_assert_max_num_queries(25):
+        assert marketer_client.get(url("detail", brew_draft), {"tile": "clicked"}).status_code == 200
+
+
+def test_without_javascript_an_edit_comes_back_to_the_page_with_its_panel_open(marketer_client, brew_draft):
+    response = marketer_client.post(url("tile", brew_draft, "wait"), {"t-days": "4"})
+    assert response.status_code == 302 and response["Location"] == url("detail", brew_draft) + "?tile=wait"
+    page = marketer_client.get(response["Location"]).content.decode()
+    assert 'id="tile-form"' in page and "for 4 days" in page
+
+
 # --- Editing the draft ------------------------------------------------------------------------------
 def test_every_tile_kind_is_in_the_palette(marketer_client, brew_draft):
     page = marketer_client.get(url("palette", brew_draft), {"after": "guide", "where": "next"},
