@@ -88,7 +88,8 @@ def render(parts: Iterable[Part], values: Callable[[Token], Any], *, escape: boo
         value = values(part)
         if value is None or value == "":
             value = part.default
-        text = str(value)
+        # A list from a trigger payload (a cart's items) reads as "Kit, Beans", not as Python.
+        text = ", ".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value)
         if escape and not part.path.startswith(INTERNAL_PREFIX) and part.path not in SPECIAL:
             text = html.escape(text)
         out.append(text)

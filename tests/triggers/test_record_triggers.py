@@ -2,6 +2,7 @@
 
 import pytest
 
+from contacts import imports
 from contacts.models import Account, Contact, Lead, Opportunity
 from journeys.models import TriggerEvent
 from tests.factories import AccountFactory, ContactFactory, LeadFactory, OpportunityFactory
@@ -128,3 +129,16 @@ def test_record_triggers_wait_for_the_commit_and_vanish_with_a_rollback(django_c
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         ContactFactory()
     assert callbacks and not TriggerEvent.objects.exists()
+
+
+def test_an_import_fires_one_event_per_person_in_one_call_per_batch(tmp_path, committed, events, now):
+    existing = ContactFactory(email="old@example.com", city="Oslo")
+    csv = tmp_path / "people.csv"
+    csv.write_text("email,first_name,city,account\nnew@example.com,Nia,Bergen,Fabrikam\nold@example.com,,Paris,\n")
+    with committed():
+        imports.import_contacts_file(str(csv), now=now)
+    [(created, payload)] = events("contact.created")
+    assert created.email == "new@example.com" and payload["first_name"] == "Nia"
+    [(updated, changes)] = events("contact.updated")
+    assert updated == existing and "city" in changes["fields"]
+    assert [p.email for p, _ in events("account.created")] == ["new@example.com"]

@@ -48,7 +48,8 @@ def test_an_abandoned_cart_reminds_with_the_items_and_a_purchase_cancels_it(
     channels.send_queued(now=timezone.now())  # the wake-up after commit may have sent it already
     [message] = smtp_server.messages
     body = message.get_body(("plain",)).get_content()
-    assert "Cold brew kit" in message["Subject"] and "Ethiopia beans" in body and "42.5" in body
+    assert message["Subject"] == "You left Cold brew kit, Ethiopia beans behind"
+    assert "Still thinking about Cold brew kit, Ethiopia beans?" in body and "42.5" in body
 
     with committed():
         bought = api.post("/api/interactions/", {
