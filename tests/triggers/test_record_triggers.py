@@ -4,7 +4,8 @@ import pytest
 
 from contacts import imports
 from contacts.models import Account, Contact, Lead, Opportunity
-from journeys.models import TriggerEvent
+from journeys import services
+from journeys.models import EXIT, TriggerEvent
 from tests.factories import AccountFactory, ContactFactory, LeadFactory, OpportunityFactory
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +143,14 @@ def test_an_import_fires_one_event_per_person_in_one_call_per_batch(tmp_path, co
     [(updated, changes)] = events("contact.updated")
     assert updated == existing and "city" in changes["fields"]
     assert [p.email for p, _ in events("account.created")] == ["new@example.com"]
+
+
+def test_a_journeys_update_record_tile_fires_contact_updated(journey_of, committed, events, now):
+    journey = journey_of("move", {"move": {"type": "update_record", "field": "city", "value": "Oslo", "next": EXIT}},
+                         entry_trigger="form.submitted")
+    services.go_live(journey, now=now)
+    contact = ContactFactory(city="Bergen")
+    with committed():
+        services.publish("form.submitted", person=contact, payload={"form": "move"}, source="test", now=now)
+    [(person, payload)] = events("contact.updated")
+    assert person == contact and payload["fields"] == ["city"]
