@@ -182,7 +182,7 @@ def _marketing(key: str, properties: dict[str, Any], required: tuple[str, ...], 
     register_trigger(key, _object(properties, required), description=description, category="marketing")
 
 
-_marketing("form.submitted", {"form": _TEXT, "fields": {"type": "object"}, "page": _TEXT, "submission": _ID},
+_marketing("form.submitted", {"form": _TEXT, "form_name": _TEXT, "fields": {"type": "object"}, "submission": _ID},
            ("form",), "A form was submitted; fields holds every submitted value.")
 _marketing("segment.entered", {"segment": _ID, "name": _TEXT}, ("segment",),
            "The person entered a segment (published while a journey listens for it).")
