@@ -35,9 +35,14 @@ def time_zones() -> list[tuple[str, str]]:
     return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
 
 
-def trigger_choices(blank: str = "") -> list[tuple[str, str]]:
-    keys = [(key, key) for key in triggers.trigger_keys()]
-    return [("", blank), *keys] if blank else keys
+def trigger_choices(blank: str = "") -> list[tuple[str, Any]]:
+    """Every trigger, grouped by category ("Records", "Interactions"…), as "Name (key)"."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for trigger in triggers.catalog():
+        category = triggers.CATEGORIES.get(trigger.category, "Other")
+        groups.setdefault(category, []).append((trigger.key, f"{trigger.name} ({trigger.key})"))
+    grouped = list(groups.items())
+    return [("", blank), *grouped] if blank else grouped
 
 
 def ready_segments(audience: str | None = None):
@@ -377,15 +382,19 @@ class TestRunForm(forms.Form):
                             if isinstance(t, dict) and t.get("type") == "send_email"]
         posted = self.data.get("steps", "") if self.is_bound else ""
         self.step_count = min(int(posted) if posted.isdigit() else steps, MAX_TEST_STEPS)
-        what = [*INTERACTIONS, *[(f"trigger:{key}", f"Trigger {key}") for key in triggers.trigger_keys()]]
+        what = [("Email", INTERACTIONS), ("Triggers", [(f"trigger:{t.key}", f"{t.name} ({t.key})")
+                                                       for t in triggers.catalog()])]
         for index in range(self.step_count):
             for part, _label in DURATION_PARTS:
                 self.fields[f"step-{index}-{part}"] = forms.IntegerField(required=False, min_value=0,
                                                                          label=f"Step {index + 1}: {part}")
-            self.fields[f"step-{index}-what"] = forms.ChoiceField(choices=what, label=f"Step {index + 1}: what happens")
             step = f"Step {index + 1}"
-            self.fields[f"step-{index}-tile"] = forms.ChoiceField(required=False, label=f"{step}: email tile",
-                                                                  choices=[("", "—"), *self.email_tiles])
+            self.fields[f"step-{index}-what"] = forms.ChoiceField(
+                choices=what, label=f"{step}: what happens",
+                widget=forms.Select(attrs={"aria-label": f"{step}: what happens"}))
+            self.fields[f"step-{index}-tile"] = forms.ChoiceField(
+                required=False, label=f"{step}: email tile", choices=[("", "Email tile…"), *self.email_tiles],
+                widget=forms.Select(attrs={"aria-label": f"{step}: email tile"}))
             self.fields[f"step-{index}-link"] = forms.CharField(required=False, label=f"{step}: link (clicks)")
 
     def clean_person(self) -> Any:
