@@ -101,6 +101,8 @@ def test_sales_can_look_but_not_change(sales_client, brew_draft):
     assert sales_client.post(url("go_live", brew_draft)).status_code == 403
     assert sales_client.post(url("settings", brew_draft), {"time_zone": "UTC"}, headers=HTMX).status_code == 403
     assert sales_client.post(url("clone", brew_draft)).status_code == 403
+    settings = sales_client.get(url("detail", brew_draft), {"panel": "settings"}).content.decode()
+    assert '<fieldset class="jp-form" disabled>' in settings and "Save settings" not in settings
     assert draft_of(brew_draft)["tiles"]["wait"]["days"] == 2
 
 
