@@ -9,7 +9,7 @@
 2. Latency from POST to the first email accepted by a real SMTP server (aiosmtpd on loopback)
    for a trigger-based journey (entry trigger -> send email), at a steady 100 events per second,
    with a real Celery worker (a separate process) on the Redis broker: p50 and p99. When p99 is
-   over a second, lower rates are tried (100 events each) to find the highest one that keeps it
+   over a second, lower rates are tried (3 seconds of events each) to find the highest one that keeps it
    under: `sustained_rate_p99_under_1s_per_s`.
 
 The worker consumes a queue of its own (named for the run), so other workers on the same broker
@@ -48,12 +48,12 @@ from contacts.models import APIKey, Channel, Consent, ConsentStatus, Contact
 from journeys import services as journeys
 from journeys.models import EXIT, CustomTrigger, Journey, JourneyRun, TriggerEvent
 
-DEFAULT_SINGLE = 300
+DEFAULT_SINGLE = 200
 BATCH_SIZE = 1000
 BATCHES = 3
 RATE_PER_S = float(os.environ.get("BENCH_TRIGGERS_RATE", "100"))  # events/s for the latency phase
-LOWER_RATES = [50, 25, 10, 5, 2]  # tried in turn, STEP_EVENTS each, until p99 is under a second
-STEP_EVENTS = 100
+LOWER_RATES = [50, 25, 10, 5, 2]  # tried in turn until p99 is under a second
+STEP_SECONDS, STEP_MIN_EVENTS = 3, 20  # each lower rate fires for 3 s (at least 20 events)
 # Worker processes: dispatch and sending mostly wait on the database and SMTP, so a few per core.
 WORKER_PROCESSES = int(os.environ.get("BENCH_TRIGGERS_WORKERS", "4"))
 BENCH_NAME = "Waymark triggers bench"
@@ -320,9 +320,10 @@ def run(*, contacts: int | None = None, log: Log = print) -> Result:
             f"p50 {p50:.0f} ms, p99 {p99:.0f} ms")
         sustained, unused = (RATE_PER_S if p99 < 1000 else 0.0), emails[count:]
         for rate in [r for r in LOWER_RATES if r < RATE_PER_S]:
-            if sustained or len(unused) < STEP_EVENTS:
+            size = max(STEP_MIN_EVENTS, int(rate * STEP_SECONDS))
+            if sustained or len(unused) < size:
                 break
-            step, unused = unused[:STEP_EVENTS], unused[STEP_EVENTS:]
+            step, unused = unused[:size], unused[size:]
             step_latencies, _ = measure_latency(raw_key, journey_key, step, sink, rate=rate)
             step_p50, step_p99 = summary(step_latencies)
             log(f"triggers: at {rate:g} events/s: p50 {step_p50:.0f} ms, p99 {step_p99:.0f} ms")

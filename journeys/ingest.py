@@ -114,13 +114,13 @@ def dispatch_batch(event_ids: list[int], published_at: float) -> int:
     """Dispatch a batch: events of keys nothing listens to are marked dispatched in one UPDATE
     (dispatching them would do nothing, one transaction each); the rest go to the engine."""
     now = datetime.datetime.fromtimestamp(published_at, datetime.UTC)
-    pending = TriggerEvent.objects.filter(pk__in=event_ids, dispatched_at__isnull=True)
-    keys = set(pending.values_list("key", flat=True).distinct())
-    listened = {key for key in keys if has_listeners(key)}
-    pending.exclude(key__in=listened).update(dispatched_at=now)
-    if not listened:
-        return 0
-    return tasks.dispatch_events(list(pending.filter(key__in=listened).values_list("pk", flat=True)), published_at)
+    rows = list(TriggerEvent.objects.filter(pk__in=event_ids, dispatched_at__isnull=True).values_list("pk", "key"))
+    listened = {key for key in {key for _pk, key in rows} if has_listeners(key)}
+    quiet = [pk for pk, key in rows if key not in listened]
+    if quiet:
+        TriggerEvent.objects.filter(pk__in=quiet, dispatched_at__isnull=True).update(dispatched_at=now)
+    heard = [pk for pk, key in rows if key in listened]
+    return tasks.dispatch_events(heard, published_at) if heard else 0
 
 
 def validation_errors(events: Iterable[NewEvent]) -> dict[int, list[str]]:
