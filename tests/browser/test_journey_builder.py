@@ -216,7 +216,7 @@ def test_marketer_builds_brew_better_at_home_and_the_guide_arrives(page: Page, l
     # Test mode: Ann clicks Shop Grinders five hours in; the path runs to the grinder offer.
     page.get_by_role("link", name="Test", exact=True).click()
     panel(page).get_by_label("Test contact (email)").fill("ann@example.com")
-    panel(page).get_by_label("Trigger data: form").fill("brew-better")
+    panel(page).get_by_label("Trigger data: form", exact=True).fill("brew-better")
     panel(page).get_by_label("Step 1: hours").fill("5")
     panel(page).get_by_label("Step 1: what happens").select_option("clicked")
     panel(page).get_by_label("Step 1: email tile").select_option(label="Send the guide")
