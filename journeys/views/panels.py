@@ -139,7 +139,7 @@ def tile_panel(request, journey, context, *, tile_key: str = "", form: TileForm 
         data.update(condition_editor(journey, tile["branches"][index].get("conditions"),
                                      url=data["tile_url"]))
     if context["live"]:
-        data["figures"] = context["root"] and queries.tile_figures(journey, doc["tiles"]).get(tile_key)
+        data["figures"] = queries.tile_figures(journey, doc["tiles"]).get(tile_key)
         data["people"] = queries.people_at(journey, tile_key)
     return data
 
