@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from contacts.models import APIKey
+from journeys import triggers
 from journeys.models import TriggerEvent
 from tests.journeys.conftest import (  # noqa: F401  (fixtures, requested by name)
     brand,
@@ -30,7 +31,10 @@ def committed(django_capture_on_commit_callbacks):
 def events():
     """The stored events of a key, oldest first, as (person, payload)."""
     def of(key):
-        return [(e.contact or e.lead, e.payload) for e in TriggerEvent.objects.filter(key=key).order_by("id")]
+        stored = list(TriggerEvent.objects.filter(key=key).order_by("id"))
+        for event in stored:  # whoever published it, the payload keeps the catalog's promise
+            assert triggers.payload_errors(event.key, event.payload) == [], event.payload
+        return [(e.contact or e.lead, e.payload) for e in stored]
 
     return of
 
