@@ -18,7 +18,9 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, JSONField, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import JSONObject
 
 from contacts.models import Contact, Lead
 from journeys import tasks, triggers
@@ -163,6 +165,34 @@ def publish_selected(key: str, *, people_sql: str, params: Sequence[Any], payloa
         ids = [row[0] for row in cursor.fetchall()]
     dispatch_on_commit(ids, now=now)
     return len(ids)
+
+
+def publish_rows(key: str, people: QuerySet, *, payload: dict[str, Any], source: str,
+                 now: datetime.datetime) -> int:
+    """Set-based door for per-person payloads: one event per contact or lead of `people`, its
+    payload built in SQL from `payload` (name -> field name, expression, or a constant JSON value
+    in `json_value`), stored by one INSERT … SELECT and dispatched after commit. Returns how many."""
+    person = "contact_id" if people.model is Contact else "lead_id"
+    fields = {name: F(value) if isinstance(value, str) else value for name, value in payload.items()}
+    rows = people.order_by().values(person_id=F("pk"), payload_json=JSONObject(**fields))
+    select, params = rows.query.sql_with_params()
+    table, q = TriggerEvent._meta.db_table, connection.ops.quote_name
+    columns = ", ".join(q(c) for c in (person, "key", "payload", "source", "occurred_at"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {q(table)} ({columns}) SELECT s.person_id, %s, s.payload_json, %s, %s "
+            f"FROM ({select}) s RETURNING id",
+            [key, source, connection.ops.adapt_datetimefield_value(now), *params],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    dispatch_on_commit(ids, now=now)
+    return len(ids)
+
+
+def json_value(value: Any) -> RawSQL:
+    """A constant JSON value (a list, an object) inside a payload built by publish_rows."""
+    template = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "json(%s)"
+    return RawSQL(template, [json.dumps(value)], output_field=JSONField())
 
 
 # --- Custom triggers fired by integrations ------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Record triggers: the people change hook and the record change hook, routed into events.
 
 Both hooks call us after the writing transaction commits, once per save or per import batch.
-Each call costs a few set-based queries and one bulk insert (`ingest.publish_many`), whatever the
-batch size; the payloads are built here from the catalog's schemas, so an import of 100,000 people
-does not validate 100,000 payloads (the tests check every payload against its schema). Whose event it is:
+Each call costs a few statements whatever the batch size: people's events are one INSERT … SELECT
+per trigger with the payload built in SQL (`ingest.publish_rows`), the others one bulk insert
+(`ingest.publish_many`). Payloads follow the catalog's schemas by construction, so an import of
+100,000 people validates none of them one by one (the tests check every payload). Whose event it is:
 - contacts and leads: the record itself;
 - opportunities: the opportunity's contact (an opportunity without a contact fires nothing);
 - accounts: every contact of the account when the change commits (none: nothing fires).
@@ -26,7 +27,6 @@ from journeys.ingest import NewEvent
 from journeys.models import CustomTrigger
 
 SOURCE = "waymark"
-PERSON = ("id", "email", "first_name", "last_name")
 
 
 def on_people_changed(change: PeopleChange) -> None:
@@ -73,46 +73,49 @@ def _attname(model, field: str) -> str:
 # --- Contacts and leads -------------------------------------------------------------------------------
 def publish_people_change(change: PeopleChange, *, now: datetime.datetime) -> int:
     """contact.created / contact.updated, lead.created / lead.updated / lead.qualified /
-    lead.disqualified, and bound custom triggers, for one hook call."""
+    lead.disqualified — each one INSERT … SELECT over the batch — and bound custom triggers."""
     if "deleted" in change.fields:
         return 0
     # Only the person's own fields: the hook also reports their interactions, consent, opportunities.
     fields = sorted(f for f in change.fields if "." not in f)
-    events = []
-    if change.contact_ids and (change.created or fields):
-        events += _person_events(Contact, "contact", change.contact_ids, fields, created=change.created)
-    if change.lead_ids and (change.created or fields):
-        events += _person_events(Lead, "lead", change.lead_ids, fields, created=change.created)
-    if events:
+    published = 0
+    for model, table, ids in ((Contact, "contact", change.contact_ids), (Lead, "lead", change.lead_ids)):
+        if ids and (change.created or fields):
+            published += _publish_person_events(model, table, ids, fields, created=change.created, now=now)
+    return published
+
+
+def _publish_person_events(model, table: str, ids: frozenset[int], fields: list[str], *, created: bool,
+                           now: datetime.datetime) -> int:
+    people = model.objects.filter(pk__in=ids)
+    base = {table: "pk", "email": "email", "first_name": "first_name", "last_name": "last_name"}
+    if created:
+        extra = {"company": "company", "status": "status", "source": "source"} if model is Lead else {}
+        return ingest.publish_rows(f"{table}.created", people, payload={**base, **extra}, source=SOURCE, now=now)
+    status = {"status": "status"} if model is Lead else {}
+    published = ingest.publish_rows(f"{table}.updated", people, source=SOURCE, now=now,
+                                    payload={**base, **status, "fields": ingest.json_value(fields)})
+    if model is Lead and "status" in fields:
+        for outcome in (Lead.Status.QUALIFIED, Lead.Status.DISQUALIFIED):
+            published += ingest.publish_rows(f"lead.{outcome}", people.filter(status=outcome), source=SOURCE,
+                                             now=now, payload={**base, "company": "company", "status": "status"})
+    bindings = _bindings(table, set(fields))
+    if bindings:
+        events = _binding_events(model, table, people, bindings)
         ingest.publish_many(events, source=SOURCE, now=now, checked=True)
-    return len(events)
+        published += len(events)
+    return published
 
 
-def _person_events(model, table: str, ids: frozenset[int], fields: list[str], *, created: bool) -> list[NewEvent]:
-    bindings = [] if created else _bindings(table, set(fields))
-    extra = {"company", "status", "source"} if model is Lead else set()
-    columns = {*PERSON, *extra, *(_attname(model, b.record_field) for b in bindings)}
+def _binding_events(model, table: str, people, bindings: list[CustomTrigger]) -> list[NewEvent]:
+    columns = {"id", *(_attname(model, b.record_field) for b in bindings)}
     events = []
-    for row in model.objects.filter(pk__in=ids).order_by("pk").values(*columns):
-        person = {f"{table}_id": row["id"]}
-        base = {table: row["id"], "email": row["email"], "first_name": row["first_name"],
-                "last_name": row["last_name"]}
-        if created:
-            payload = {**base, **({"company": row["company"], "status": row["status"], "source": row["source"]}
-                                  if model is Lead else {})}
-            events.append(NewEvent(f"{table}.created", payload, **person))
-            continue
-        if model is Lead:
-            events.append(NewEvent("lead.updated", {**base, "status": row["status"], "fields": fields}, **person))
-            if "status" in fields and row["status"] in (Lead.Status.QUALIFIED, Lead.Status.DISQUALIFIED):
-                events.append(NewEvent(f"lead.{row['status']}", {**base, "company": row["company"],
-                                                                  "status": row["status"]}, **person))
-        else:
-            events.append(NewEvent("contact.updated", {**base, "fields": fields}, **person))
+    for row in people.order_by("pk").values(*columns):
         for binding in bindings:
             value = row[_attname(model, binding.record_field)]
             if _binding_fires(binding, value):
-                events.append(_binding_event(binding, table=table, record=row["id"], value=value, **person))
+                events.append(_binding_event(binding, table=table, record=row["id"], value=value,
+                                             **{f"{table}_id": row["id"]}))
     return events
 
 
