@@ -21,6 +21,7 @@ COUNTS = {
     "total": Count("id"),
     "queued": Count("id", filter=Q(status__in=[Status.QUEUED, Status.SENDING])),
     "sent": Count("id", filter=Q(sent_at__isnull=False)),
+    "delivered": Count("id", filter=Q(delivered_at__isnull=False)),
     "suppressed": Count("id", filter=Q(status=Status.SUPPRESSED)),
     "failed": Count("id", filter=Q(status=Status.FAILED)),
     "bounced": Count("id", filter=Q(status=Status.BOUNCED) | Q(bounced_at__isnull=False)),
@@ -35,6 +36,7 @@ class Totals:
     total: int = 0
     queued: int = 0
     sent: int = 0
+    delivered: int = 0
     suppressed: int = 0
     failed: int = 0
     bounced: int = 0
@@ -69,6 +71,13 @@ def totals_by_email(email_ids: Iterable[int]) -> dict[int, Totals]:
     """Totals of each email in one grouped query (emails without deliveries are absent)."""
     rows = Delivery.objects.filter(email_id__in=list(email_ids)).order_by().values("email_id").annotate(**COUNTS)
     return {row["email_id"]: _totals(row) for row in rows}
+
+
+def totals_by_tile(journey_id: int) -> dict[str, Totals]:
+    """Totals of each send tile of a journey (by tile key), in one grouped query."""
+    rows = (Delivery.objects.filter(journey_id=journey_id).exclude(tile_key="").order_by().values("tile_key")
+            .annotate(**COUNTS))
+    return {row["tile_key"]: _totals(row) for row in rows}
 
 
 def totals_by_version(email: Email) -> tuple[list[VersionRow], Totals]:

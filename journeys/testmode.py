@@ -9,6 +9,7 @@ A script item is `{"after": {"days", "hours", "minutes"}, ...}` (time since entr
 
 from __future__ import annotations
 
+import copy
 import datetime
 from dataclasses import dataclass
 from typing import Any
@@ -85,8 +86,8 @@ def test_run(journey: Journey, *, person: Contact | Lead, script: list[dict[str,
             raise ValidationError({"entry_payload": problems})
     result: dict[str, Any] = {}
     try:
-        with transaction.atomic():
-            result = _simulate(journey, person, items, now=now, payload=entry_payload or {})
+        with transaction.atomic():  # the simulation works on a copy: the caller's object stays as it was
+            result = _simulate(copy.copy(journey), person, items, now=now, payload=entry_payload or {})
             raise Rollback
     except Rollback:
         pass

@@ -46,6 +46,7 @@ def validate_journey(journey: Journey) -> Errors:
     start = (journey.tiles or {}).get("start")
     if start not in tiles:
         add("", f"the start tile {start!r} does not exist" if start else "choose the first tile")
+    published = _published_emails(tiles)
     for key, tile in tiles.items():
         if key == EXIT or key.startswith("$"):
             add(key, f"{key!r} is reserved; give this tile another key")
@@ -58,6 +59,8 @@ def validate_journey(journey: Journey) -> Errors:
                 add(key, f"{where}: this path does not end; choose the next tile or exit")
             elif target != EXIT and target not in tiles:
                 add(key, f"{where}: goes to unknown tile {target!r}")
+        if tile["type"] == "send_email" and tile.get("email") not in published:
+            add(key, f"email {tile.get('email')!r} does not exist or is not published")
         CHECKS.get(tile["type"], lambda *a: None)(key, tile, tiles, journey, add)
     if start in tiles:
         reached = _reachable(start, tiles)
@@ -141,9 +144,11 @@ def _check_interaction_branch(key, tile, tiles, journey, add) -> None:
         add(key, "the time window must be positive")
 
 
-def _check_send_email(key, tile, tiles, journey, add) -> None:
-    if not EmailVersion.objects.filter(email__key=tile.get("email") or "").exists():
-        add(key, f"email {tile.get('email')!r} does not exist or is not published")
+def _published_emails(tiles: dict) -> set[str]:
+    """The published email keys among the journey's send tiles (one query per validation)."""
+    keys = {t.get("email") for t in tiles.values()
+            if isinstance(t, dict) and t.get("type") == "send_email" and isinstance(t.get("email"), str)}
+    return set(EmailVersion.objects.filter(email__key__in=keys).values_list("email__key", flat=True)) if keys else set()
 
 
 def _check_create_task(key, tile, tiles, journey, add) -> None:
@@ -254,7 +259,7 @@ def _check_static_segment(key, tile, tiles, journey, add) -> None:
 
 CHECKS = {
     "wait": _check_wait, "wait_trigger": _check_wait_trigger, "attribute_branch": _check_attribute_branch,
-    "interaction_branch": _check_interaction_branch, "send_email": _check_send_email,
+    "interaction_branch": _check_interaction_branch,
     "create_task": _check_create_task, "trigger_branch": _check_trigger_branch, "ab_test": _check_ab_test,
     "split": _check_split, "send_sms": _not_configured, "send_push": _not_configured,
     "update_record": _check_update_record, "webhook": _check_webhook, "add_to_segment": _check_static_segment,

@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
 
+from channels import queries as channel_queries
 from channels.models import Email
 from journeys import catalog, drafts, queries
 from journeys.validation import validate_journey
@@ -36,7 +37,9 @@ def canvas_context(journey, *, live: bool = False, editable: bool = False, path:
     doc = version.tiles if version is not None else drafts.normalized(journey.tiles)
     errors = {} if live else validate_journey(journey)
     figures = queries.tile_figures(journey, doc.get("tiles") or {}) if live else None
-    root = layout.layout(doc, errors=errors, names=names_for(doc), figures=figures, path=set(path or ()))
+    email = channel_queries.totals_by_tile(journey.pk) if live else None
+    root = layout.layout(doc, errors=errors, names=names_for(doc), figures=figures, email=email,
+                         path=set(path or ()))
     _add_urls(journey, root, view="live" if live else "edit")
     return {
         "journey": journey, "root": root, "live": live, "editable": editable and not live, "selected": selected,

@@ -307,6 +307,22 @@ def test_the_live_view_shows_figures_people_and_a_persons_path(marketer_client, 
     assert "entered: form.submitted" in path and "sent email brew-guide" in path
 
 
+def test_the_live_view_shows_email_figures_on_send_tiles(marketer_client, brew_draft, subscribed, smtp_server,
+                                                        now):
+    from channels import services as channels
+
+    services.go_live(brew_draft, now=now)
+    for name in ("ann", "bob"):
+        services.publish("form.submitted", person=subscribed(email=f"{name}@example.com"),
+                         payload={"form": "brew-better"}, source="test", now=now)
+    dispatch_pending(now=now, older_than=datetime.timedelta(0), limit=10)
+    channels.send_queued(now=now)
+    page = marketer_client.get(url("detail", brew_draft)).content.decode()
+    guide_card = re.search(r'id="tile-guide".*?jc-email.*?</dl>', page, re.S).group(0)
+    assert re.findall(r"<dt>(\w+)</dt><dd>(\d+)</dd>", guide_card)[-4:] == [
+        ("Sent", "2"), ("Delivered", "0"), ("Opened", "0"), ("Clicked", "0")]
+
+
 def test_test_mode_runs_the_draft_and_highlights_the_path(marketer_client, brew_draft, subscribed):
     subscribed(email="tess@example.com")
     response = marketer_client.post(url("test", brew_draft), {
