@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, JSONField, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import JSONObject
+from django.db.models.functions import JSONObject, Lower
 
 from contacts.models import Contact, Lead
 from journeys import tasks, triggers
@@ -218,10 +218,15 @@ def find_people(trigger: CustomTrigger, payloads: Sequence[dict[str, Any]]) -> l
     else:
         emails = [v.strip().lower() if isinstance(v, str) else "" for v in values]
         by_email: dict[str, Person] = {}
-        for model in (Contact, Lead):  # a contact wins over a lead; the oldest of each wins
-            wanted = {e for e in emails if e and e not in by_email}
-            if wanted:
-                by_email.update({p.email: p for p in model.objects.filter(email__in=wanted).order_by("-pk")})
+        # A contact wins over a lead; the oldest lead wins. Contacts are found through their unique
+        # index on lower(email), leads through their email index.
+        wanted = {e for e in emails if e}
+        if wanted:
+            by_email.update({c.email: c for c in Contact.objects.alias(email_key=Lower("email"))
+                             .filter(email_key__in=wanted)})
+        wanted -= set(by_email)
+        if wanted:
+            by_email.update({p.email: p for p in Lead.objects.filter(email__in=wanted).order_by("-pk")})
         if trigger.when_unmatched == CustomTrigger.WhenUnmatched.CREATE_LEAD:
             for email in dict.fromkeys(e for e in emails if e and e not in by_email):
                 by_email[email] = Lead.objects.create(email=email, source=f"trigger {trigger.key}")

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from django import forms
+from django.db.models.functions import Lower
 
 from contacts.models import Contact, Lead
 from journeys import triggers
@@ -85,7 +86,7 @@ class FireTestForm(forms.Form):
 
     def clean_email(self) -> Contact | Lead:
         email = self.cleaned_data["email"].strip().lower()
-        person = (Contact.objects.filter(email=email).order_by("pk").first()
+        person = (Contact.objects.alias(email_key=Lower("email")).filter(email_key=email).first()
                   or Lead.objects.filter(email=email).order_by("pk").first())
         if person is None:
             raise forms.ValidationError("No contact or lead has this email.")
