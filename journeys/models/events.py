@@ -22,6 +22,7 @@ class TriggerEvent(PersonRef):
         indexes = [
             models.Index(fields=["key", "occurred_at"], name="trigger_event_key"),
             models.Index(fields=["dispatched_at", "occurred_at"], name="trigger_event_undispatched"),
+            models.Index(fields=["occurred_at"], name="trigger_event_time"),  # the recent events list
         ]
 
     def __str__(self) -> str:
