@@ -306,6 +306,20 @@ WAYMARK_WEBHOOK_ROTATION_GRACE_HOURS = envint("WAYMARK_WEBHOOK_ROTATION_GRACE_HO
 # PEM file of the certificate authorities trusted for https:// receivers (empty: the system's).
 WAYMARK_WEBHOOK_CA_BUNDLE = env("WAYMARK_WEBHOOK_CA_BUNDLE")
 
+# Triggers fired through the API: the fair-use rate per trigger key (a custom trigger's own limit
+# wins). Shared across processes only with CACHE_URL=redis://….
+WAYMARK_TRIGGER_RATE_PER_MINUTE = envint("WAYMARK_TRIGGER_RATE_PER_MINUTE", 60_000)
+
+# Hosted forms: rate limits ("<count>/<s|m|h>"), body size, the shortest human fill time, an
+# optional captcha verifier (dotted path to a callable taking the request) and, behind a proxy,
+# the request header holding the client's address (e.g. HTTP_X_FORWARDED_FOR).
+WAYMARK_FORM_RATE_PER_IP = env("WAYMARK_FORM_RATE_PER_IP", "10/m")
+WAYMARK_FORM_RATE_PER_FORM = env("WAYMARK_FORM_RATE_PER_FORM", "600/m")
+WAYMARK_FORM_MAX_BODY_BYTES = envint("WAYMARK_FORM_MAX_BODY_BYTES", 65536)
+WAYMARK_FORM_MIN_FILL_SECONDS = envint("WAYMARK_FORM_MIN_FILL_SECONDS", 2)
+WAYMARK_FORM_CAPTCHA_VERIFIER = env("WAYMARK_FORM_CAPTCHA_VERIFIER", "")
+WAYMARK_CLIENT_IP_HEADER = env("WAYMARK_CLIENT_IP_HEADER", "")
+
 # --- Security (production) --------------------------------------------------------------------
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", not DEBUG)
