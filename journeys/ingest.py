@@ -273,7 +273,8 @@ def has_listeners(key: str) -> bool:
     transaction each: a big segment refresh stays one INSERT … SELECT, or none.)"""
     live = [Journey.Status.LIVE, Journey.Status.PAUSED]
     listening = Q(entry_trigger=key, status__in=live) | Q(exit_trigger=key) | Q(goal_trigger=key)
-    if key == "segment.entered":  # continuous segment journeys take newcomers from these events
+    if key == "segment.entered":  # continuous entry, and exits and goals by segment, react to these at once
         listening |= Q(entry_segment__isnull=False, entry_mode=Journey.EntryMode.CONTINUOUS, status__in=live)
+        listening |= Q(exit_segment__isnull=False, status__in=live) | Q(goal_segment__isnull=False, status__in=live)
     journeys = Journey.objects.filter(listening).exclude(status=Journey.Status.DRAFT)
     return journeys.exists() or JourneyRun.objects.filter(waiting_for=key).open().exists()
