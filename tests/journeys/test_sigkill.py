@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 from celery import Celery
@@ -24,6 +25,7 @@ from tests.factories import ContactFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER = os.environ.get("JOURNEYS_TEST_REDIS", "redis://127.0.0.1:6379/14")
+WORKER_LOG = Path(os.environ.get("WAYMARK_VAR_DIR", ROOT / "var")) / "sigkill-worker.log"
 RUNS = int(os.environ.get("WAYMARK_FAULT_RUNS", "300"))
 
 
@@ -41,8 +43,8 @@ def start_worker(smtp_port: int) -> subprocess.Popen:
            "EMAIL_PORT": str(smtp_port)}
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--without-gossip",
-         "--without-mingle", "--without-heartbeat", "-l", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--without-mingle", "--without-heartbeat", "-l", "info"],
+        cwd=ROOT, env=env, stdout=WORKER_LOG.open("ab"), stderr=subprocess.STDOUT)
 
 
 def wait_for(condition, timeout: float, what: str, state=lambda: "") -> None:
@@ -56,7 +58,8 @@ def wait_for(condition, timeout: float, what: str, state=lambda: "") -> None:
 def _state(smtp_server) -> str:
     runs = dict(JourneyRun.objects.values_list("state").annotate(n=Count("id")))
     deliveries = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
-    return f"(runs {runs}, deliveries {deliveries}, messages {len(smtp_server.messages)})"
+    log = WORKER_LOG.read_text(errors="replace")[-3000:] if WORKER_LOG.exists() else ""
+    return f"(runs {runs}, deliveries {deliveries}, messages {len(smtp_server.messages)}; worker log tail:\n{log})"
 
 
 def tick_in_progress() -> bool:
@@ -68,6 +71,28 @@ def tick_in_progress() -> bool:
         return cursor.fetchone()[0] > 0
 
 
+def batch_blocked() -> bool:
+    """The worker's batch waits for a row lock: it is inside its transaction, part way through."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")
+        return cursor.fetchone()[0] > 0
+
+
+def hold_step(run_id: int) -> psycopg.Connection:
+    """From another session, start writing the step the batch will write for this run and keep the
+    transaction open: the batch's insert of the same (run, tile, attempt) waits on the unique index
+    — part way through the batch, before its COMMIT — so the kill lands mid-batch every time.
+    (A row lock would not do: foreign keys are checked at COMMIT, when the batch has already asked
+    to commit.)"""
+    db = connection.settings_dict
+    locker = psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"],
+                             password=db.get("PASSWORD") or None)
+    locker.execute(f"INSERT INTO {StepLog._meta.db_table} (run_id, tile_key, attempt, at, outcome, reason) "
+                   "VALUES (%s, 'pause', 1, now(), 'next', '{}')", [run_id])
+    return locker
+
+
 @requires_postgres
 @pytest.mark.skipif(not _redis_up(), reason=f"needs Redis at {BROKER} (set JOURNEYS_TEST_REDIS)")
 @pytest.mark.django_db(transaction=True)
@@ -77,29 +102,33 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(journey
                                    "send": {"type": "send_email", "email": "hello", "next": EXIT}},
                          entry_trigger="form.submitted")
     version = services.go_live(journey, now=now)
-    JourneyRun.objects.bulk_create([
+    runs = JourneyRun.objects.bulk_create([
         JourneyRun(contact=c, journey=journey, version=version, state="waiting", tile_key="pause",
                    visits={"pause": 1}, due_at=now, entered_at=now) for c in ContactFactory.create_batch(RUNS)
     ])
     redis.Redis.from_url(BROKER).flushdb()
+    WORKER_LOG.parent.mkdir(parents=True, exist_ok=True)
+    WORKER_LOG.write_bytes(b"")
     producer = Celery(broker=BROKER, set_as_current=False)  # the project app stays current (eager tasks)
     worker = start_worker(settings.EMAIL_PORT)
+    locker = hold_step(sorted(r.pk for r in runs)[RUNS // 2])  # runs are stepped in id order
     try:
         producer.send_task("journeys.tasks.tick", kwargs={"limit": RUNS})
-        wait_for(tick_in_progress, 60, "the worker to start its batch")
-        time.sleep(0.3)  # well inside the batch: a run takes tens of milliseconds
+        wait_for(batch_blocked, 60, "the worker to reach the middle of its batch")
         worker.send_signal(signal.SIGKILL)
         assert worker.wait(10) == -signal.SIGKILL
+        locker.rollback()
         wait_for(lambda: not tick_in_progress(), 10, "PostgreSQL to roll the killed batch back")
         assert StepLog.objects.filter(tile_key="pause").count() == 0  # killed before its commit
-        assert Delivery.objects.count() == 0
+        assert Delivery.objects.count() == 0, _state(smtp_server)
 
         worker = start_worker(settings.EMAIL_PORT)  # restarted; beat sends the next tick
         producer.send_task("journeys.tasks.tick", kwargs={"limit": RUNS})
-        wait_for(lambda: len(smtp_server.messages) >= RUNS, 180, "every message to arrive",
+        wait_for(lambda: len(smtp_server.messages) >= RUNS, 60, "every message to arrive",
                  state=lambda: _state(smtp_server))
         time.sleep(1)  # anything sent twice would arrive now
     finally:
+        locker.close()
         worker.kill()
         worker.wait(10)
     assert JourneyRun.objects.filter(state="done").count() == RUNS
