@@ -59,8 +59,10 @@ def validate_journey(journey: Journey) -> Errors:
                 add(key, f"{where}: this path does not end; choose the next tile or exit")
             elif target != EXIT and target not in tiles:
                 add(key, f"{where}: goes to unknown tile {target!r}")
-        if tile["type"] == "send_email" and tile.get("email") not in published:
-            add(key, f"email {tile.get('email')!r} does not exist or is not published")
+        if tile["type"] == "send_email" and not tile.get("email"):
+            add(key, "choose the email to send")
+        elif tile["type"] == "send_email" and tile["email"] not in published:
+            add(key, f"email {tile['email']!r} does not exist or is not published")
         CHECKS.get(tile["type"], lambda *a: None)(key, tile, tiles, journey, add)
     if start in tiles:
         reached = _reachable(start, tiles)
@@ -117,9 +119,15 @@ def _check_wait(key, tile, tiles, journey, add) -> None:
         add(key, "a wait must be positive")
 
 
+def _check_trigger(key, tile, add) -> None:
+    if not tile.get("trigger"):
+        add(key, "choose the trigger")
+    elif not triggers.is_registered(tile["trigger"]):
+        add(key, f"unknown trigger {tile['trigger']!r}")
+
+
 def _check_wait_trigger(key, tile, tiles, journey, add) -> None:
-    if not triggers.is_registered(tile.get("trigger") or ""):
-        add(key, f"unknown trigger {tile.get('trigger')!r}")
+    _check_trigger(key, tile, add)
     if _seconds(tile.get("timeout")) <= 0:
         add(key, "the timeout must be positive")
 
@@ -136,7 +144,9 @@ def _check_attribute_branch(key, tile, tiles, journey, add) -> None:
 
 def _check_interaction_branch(key, tile, tiles, journey, add) -> None:
     source = tiles.get(tile.get("tile"))
-    if not isinstance(source, dict) or source.get("type") != "send_email":
+    if not tile.get("tile"):
+        add(key, "choose the send-email tile whose email is checked")
+    elif not isinstance(source, dict) or source.get("type") != "send_email":
         add(key, f"tile {tile.get('tile')!r} is not a send-email tile of this journey")
     if tile.get("interaction") not in INTERACTION_TYPES:
         add(key, f"interaction must be one of {', '.join(INTERACTION_TYPES)}")
@@ -157,15 +167,14 @@ def _check_create_task(key, tile, tiles, journey, add) -> None:
     user, queue = tile.get("user"), tile.get("queue")
     if bool(user) == bool(queue):
         add(key, "assign the task to a user or a sales queue")
-    elif user and not get_user_model().objects.filter(pk=user).exists():
+    elif user and not (_pk(user) and get_user_model().objects.filter(pk=_pk(user)).exists()):
         add(key, f"no user with id {user!r}")
-    elif queue and not SalesQueue.objects.filter(pk=queue).exists():
+    elif queue and not (_pk(queue) and SalesQueue.objects.filter(pk=_pk(queue)).exists()):
         add(key, f"no sales queue with id {queue!r}")
 
 
 def _check_trigger_branch(key, tile, tiles, journey, add) -> None:
-    if not triggers.is_registered(tile.get("trigger") or ""):
-        add(key, f"unknown trigger {tile.get('trigger')!r}")
+    _check_trigger(key, tile, add)
     if tile.get("within") is not None and _seconds(tile["within"]) <= 0:
         add(key, "the time window must be positive")
 
@@ -240,16 +249,31 @@ def _check_update_record(key, tile, tiles, journey, add) -> None:
         add(key, f"{field!r} is neither a field that can be set nor a custom attribute")
 
 
+def _pk(value: Any) -> int | None:
+    """A reference to a row by id, as given in a tile (a number, or digits); None if it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return int(value)
+    return None
+
+
 def _check_webhook(key, tile, tiles, journey, add) -> None:
     from channels.models import WebhookEndpoint
 
-    if not WebhookEndpoint.objects.filter(pk=tile.get("endpoint") or 0, active=True).exists():
+    pk = _pk(tile.get("endpoint"))
+    if pk is None:
+        add(key, "choose the webhook endpoint")
+    elif not WebhookEndpoint.objects.filter(pk=pk, active=True).exists():
         add(key, f"webhook endpoint {tile.get('endpoint')!r} does not exist or is not active")
 
 
 def _check_static_segment(key, tile, tiles, journey, add) -> None:
-    segment = Segment.objects.filter(pk=tile.get("segment") or 0).first()
-    if segment is None:
+    pk = _pk(tile.get("segment"))
+    segment = Segment.objects.filter(pk=pk).first() if pk is not None else None
+    if pk is None:
+        add(key, "choose the static segment")
+    elif segment is None:
         add(key, f"segment {tile.get('segment')!r} does not exist")
     elif segment.kind != Segment.Kind.STATIC:
         add(key, f"segment {segment.name!r} is dynamic; people can only be added to a static segment")

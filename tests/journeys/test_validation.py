@@ -86,3 +86,20 @@ def test_going_live_refuses_an_invalid_journey_and_freezes_a_valid_one(journey_o
     version.refresh_from_db()
     assert (version.number, version.tiles["tiles"]["end"]["type"]) == (1, "exit")
     assert Journey.objects.get().status == Journey.Status.LIVE
+
+
+def test_a_new_tile_says_what_to_choose_rather_than_none(journey_of):
+    journey = journey_of("send", {
+        "send": {"type": "send_email", "next": "wait_for"},
+        "wait_for": {"type": "wait_trigger", "timeout": {"days": 1}, "next": "branch", "timeout_next": "branch"},
+        "branch": {"type": "interaction_branch", "interaction": "opened", "yes": "hook", "no": "hook"},
+        "hook": {"type": "webhook", "next": "seg"},
+        "seg": {"type": "add_to_segment", "segment": "not-a-number", "next": "exit"},
+    }, entry_trigger="form.submitted")
+    errors = validate_journey(journey)
+    assert errors["send"] == ["choose the email to send"]
+    assert errors["wait_for"] == ["choose the trigger"]
+    assert errors["branch"] == ["choose the send-email tile whose email is checked"]
+    assert errors["hook"] == ["choose the webhook endpoint"]
+    assert errors["seg"] == ["choose the static segment"]
+    assert not any("None" in message for messages in errors.values() for message in messages)
