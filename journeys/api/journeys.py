@@ -37,8 +37,16 @@ from journeys.validation import validate_journey
 INVALID = "The journey does not validate; fix the tiles named in errors."
 TRUE_VALUES = {"1", "true", "yes", "on"}
 EDITABLE = serializers.EDITABLE_STATUSES
-LIVE_EDIT = ("This journey is {status}: its tiles are frozen in versions. Edit it by creating a new version "
-             "(POST /api/journeys/{pk}/new-version/ with the tiles).")
+LIVE_EDIT = ("This journey is {status}: {fields} cannot change while people are inside. Its name and "
+             "governance settings can; tiles change through a new version (POST /api/journeys/{pk}/new-version/ "
+             "with the tiles), and another entry needs a clone.")
+
+
+def _differs(journey: Journey, name: str, value) -> bool:
+    current = getattr(journey, name)
+    if hasattr(current, "all"):  # a many-to-many manager
+        return {o.pk for o in current.all()} != {o.pk for o in value}
+    return current != value
 TILE_ERRORS = OpenApiResponse(serializers.JourneyTileErrorsSerializer,
                               description="The journey does not validate: messages per tile key")
 CONFLICT = OpenApiResponse(ErrorSerializer, description="Not in this state (e.g. pausing a draft, editing a live "
@@ -140,10 +148,12 @@ def with_counts(queryset):
     list=extend_schema(summary="List journeys", description="Search covers name and description."),
     retrieve=extend_schema(summary="Get a journey"),
     create=extend_schema(summary="Create a journey", description="A draft. " + serializers.TILES_HELP),
-    update=extend_schema(summary="Replace a journey", description="Drafts and stopped journeys only (409 "
-                         "otherwise: a live journey changes through a new version).", responses={
+    update=extend_schema(summary="Replace a journey", description="Drafts and stopped journeys freely; a live "
+                         "or paused journey only its name and governance settings (409 for tiles or entry: "
+                         "those change through a new version, or a clone).", responses={
                              200: serializers.JourneySerializer, 400: FIELD_ERRORS, 409: CONFLICT}),
-    partial_update=extend_schema(summary="Update a journey", description="Drafts and stopped journeys only.",
+    partial_update=extend_schema(summary="Update a journey", description="Drafts and stopped journeys freely; "
+                                 "a live or paused journey only its name and governance settings.",
                                  responses={200: serializers.JourneySerializer, 400: FIELD_ERRORS, 409: CONFLICT}),
     destroy=extend_schema(summary="Delete a journey", description="Only journeys no one entered (drafts, or "
                           "stopped before anyone came in): a journey with runs is kept for its history (409).",
@@ -171,7 +181,11 @@ class JourneyViewSet(ModelViewSet):
         with transaction.atomic():
             locked = Journey.objects.select_for_update().get(pk=journey.pk)
             if locked.status not in EDITABLE:
-                raise Conflict(LIVE_EDIT.format(status=locked.get_status_display().lower(), pk=journey.pk))
+                frozen = sorted(name for name, value in serializer.validated_data.items()
+                                if name not in Journey.LIVE_EDITABLE_FIELDS and _differs(locked, name, value))
+                if frozen:
+                    raise Conflict(LIVE_EDIT.format(status=locked.get_status_display().lower(), pk=journey.pk,
+                                                    fields=", ".join(frozen)))
             serializer.save()
 
     def perform_destroy(self, instance: Journey) -> None:

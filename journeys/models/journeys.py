@@ -103,6 +103,16 @@ class Journey(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("journeys:detail", args=[self.pk])
 
+    # What may change while people are inside (applies at once): its name and its governance. Entry
+    # and tiles of a live journey change only by a new version (tiles) or a clone (entry).
+    GOVERNANCE_FIELDS = (
+        "exclusion_segments", "honor_suppression", "exit_trigger", "exit_segment", "goal_trigger", "goal_segment",
+        "goal_target_percent", "re_entry", "re_entry_days", "starts_at", "ends_at", "time_zone",
+        "use_contact_time_zone", "quiet_hours_start", "quiet_hours_end", "cap_per_day", "cap_per_week",
+        "cap_action", "priority",
+    )
+    LIVE_EDITABLE_FIELDS = ("name", "description", *GOVERNANCE_FIELDS)
+
     @property
     def is_trigger_based(self) -> bool:
         return bool(self.entry_trigger)

@@ -105,9 +105,13 @@ def test_a_live_journey_is_edited_only_through_a_new_version(marketer_client, dr
                                                              now):
     url = f"{JOURNEYS}{draft['id']}/"
     post(marketer_client, f"{url}go-live/")
-    response = patch(marketer_client, url, {"name": "Renamed"})
+    response = patch(marketer_client, url, {"tiles": one_email_tiles("other"), "entry_trigger": "purchase.completed"})
     assert response.status_code == 409 and "new-version" in response.json()["detail"]
-    assert Journey.objects.get(pk=draft["id"]).name == "Welcome"
+    assert "entry_trigger, tiles cannot change" in response.json()["detail"]
+    assert Journey.objects.get(pk=draft["id"]).entry_trigger == "form.submitted"
+    response = patch(marketer_client, url, {"name": "Renamed", "priority": 7, "cap_per_day": 2})
+    assert response.status_code == 200  # name and governance apply at once
+    assert Journey.objects.filter(pk=draft["id"], name="Renamed", priority=7, cap_per_day=2).exists()
     journey = Journey.objects.get(pk=draft["id"])
     run = JourneyRun.objects.create(journey=journey, version=journey.versions.get(), contact=subscribed(),
                                     tile_key="send", entered_at=now, state="waiting", due_at=now)
