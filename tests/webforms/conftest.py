@@ -1,8 +1,5 @@
 """The demo's two forms and landing page, a real SMTP server, and helpers to post like a browser."""
 
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache, caches
@@ -60,38 +57,3 @@ def post_form(client):
 __all__ = ["Inbox", "smtp_server"]
 
 
-# --- Browser tests: Playwright with Debian's chromium, as in tests/browser/conftest.py --------------
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM = shutil.which("chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-
-
-def pytest_collection_modifyitems(config, items):
-    if CHROMIUM or os.environ.get("WAYMARK_REQUIRE_BROWSER") == "1":
-        return
-    skip = pytest.mark.skip(reason="Debian chromium is not installed (apt-get install chromium); "
-                                   "set WAYMARK_REQUIRE_BROWSER=1 to make this a failure")
-    for item in items:
-        if "browser" in item.keywords:
-            item.add_marker(skip)
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    if not CHROMIUM:
-        pytest.fail("WAYMARK_REQUIRE_BROWSER=1 but no `chromium` on PATH (apt-get install chromium)")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": FLAGS}
-
-
-@pytest.fixture
-def screenshot(page):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
-    def take(name: str, *, full_page: bool = True) -> Path:
-        path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
-        return path
-
-    return take
