@@ -105,6 +105,12 @@ class PersonFields(TrackedFieldsMixin):
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
+    @property
+    def initials(self) -> str:
+        """The avatar's letters: first and last name initials, else the email's first letter, else "?"."""
+        letters = (self.first_name or "")[:1] + (self.last_name or "")[:1]
+        return (letters or (getattr(self, "email", None) or "")[:1] or "?").upper()
+
     def clean(self) -> None:
         super().clean()
         if self.time_zone and not is_valid_time_zone(self.time_zone):

@@ -562,3 +562,24 @@ def test_unfinished_import_page_polls_for_progress(marketer_client, media):
     assert 'hx-trigger="every 1s"' in page and 'aria-valuenow="25"' in page
     fragment = content(marketer_client.get(job.get_absolute_url(), **HTMX))
     assert fragment.lstrip().startswith('<div id="import-status"') and "<html" not in fragment
+
+
+# --- People with little more than a name ------------------------------------------------------
+def test_initials_fall_back_from_names_to_email_to_a_question_mark():
+    assert Contact(first_name="ada", last_name="Lovelace").initials == "AL"
+    assert Contact(last_name="Xu", email=None).initials == "X"
+    assert Contact(email="bo@example.com").initials == "B"
+    assert Contact(email=None).initials == "?"
+    assert Lead(email="").initials == "?"
+
+
+@pytest.mark.parametrize("role_client", ["marketer_client", "sales_client"])
+def test_a_contact_with_only_a_last_name_renders_everywhere(db, request, role_client):
+    client = request.getfixturevalue(role_client)
+    contact = ContactFactory(first_name="", last_name="Xu", email=None)
+    lead = LeadFactory(first_name="", last_name="Yi", email="")
+    for url in ["/", "/contacts/", contact.get_absolute_url(), reverse("contacts:lead_list"),
+                lead.get_absolute_url()]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+    assert '<span class="avatar avatar-lg">X</span>' in content(client.get(contact.get_absolute_url()))
