@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 
-from segments import services
+from segments import hooks, services
 from segments.models import MembershipChange, Segment, SegmentMembership, SegmentRefresh
 
 
@@ -61,6 +61,21 @@ class SegmentAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         services.save_segment(obj, now=timezone.now())
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        """The delete pages list every use of a segment as protected, so the admin refuses to delete
+        one a journey or another segment uses, naming the use, instead of failing."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        for segment in objs:
+            protected += [f"Segment “{segment}”: used by {use}" for use in hooks.usage(segment)]
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request: HttpRequest, obj: Segment) -> None:
+        services.delete_segment(obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for segment in queryset:
+            services.delete_segment(segment)
 
     @admin.action(description="Refresh the selected dynamic segments now")
     def refresh_now(self, request: HttpRequest, queryset) -> None:

@@ -14,10 +14,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, ProtectedError, QuerySet
 
 from contacts.models import Contact, Lead, person_keys
-from segments import compiler, evaluator
+from segments import compiler, evaluator, hooks
 from segments.models import MembershipChange, Segment, SegmentMembership, SegmentRefresh
 from segments.query import QueryError, referenced_segments, validate_query
 
@@ -114,6 +114,28 @@ def save_segment(segment: Segment, *, now: datetime.datetime, make_ready: bool =
 
 
 # --- Preview ------------------------------------------------------------------------------------
+class SegmentInUse(ValidationError):
+    """A segment something still uses; `uses` names each use."""
+
+    def __init__(self, segment: Segment, uses: list[str]) -> None:
+        super().__init__(f"“{segment}” is in use and cannot be deleted: {'; '.join(uses)}. Change those first.",
+                         code="in_use")
+        self.uses = uses
+
+
+def delete_segment(segment: Segment) -> None:
+    """Delete `segment` with its memberships, refreshes and history; refuse, naming every use
+    (other segments, journeys, journey settings), while anything uses it."""
+    uses = hooks.usage(segment)
+    if uses:
+        raise SegmentInUse(segment, uses)
+    try:
+        with transaction.atomic():
+            segment.delete()
+    except ProtectedError:  # something started using it since the check
+        raise SegmentInUse(segment, hooks.usage(segment) or ["a journey"]) from None
+
+
 def preview(query: dict[str, Any], *, audience: str, now: datetime.datetime,
             sample: int = SAMPLE_SIZE) -> tuple[int, list[Person]]:
     """How many people match a (valid) query right now, and a few of them. Saves nothing."""

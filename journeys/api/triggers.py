@@ -20,9 +20,11 @@ from rest_framework.routers import BaseRouter
 from contacts.api.base import FIELD_ERRORS, ErrorSerializer, GenericViewSet, ModelViewSet
 from contacts.auth import ScopedModelPermissions
 from contacts.serializers import django_errors_as_drf
-from journeys import ingest, trigger_queries, triggers
+from journeys import ingest, trigger_queries, triggers, usage
 from journeys.models import CustomTrigger, TriggerEvent
 from journeys.models.triggers import attribute_errors
+from segments.api.base import Conflict
+from segments.api.segments import IN_USE_LIST
 
 MAX_BATCH = 1000
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -311,7 +313,9 @@ def _resolve_batch(items: list[dict[str, Any]]) -> tuple[dict[int, Any], dict[in
                          "datetime, list, object."),
     update=extend_schema(summary="Replace a custom trigger"),
     partial_update=extend_schema(summary="Update a custom trigger"),
-    destroy=extend_schema(summary="Delete a custom trigger", description="Its stored events stay."),
+    destroy=extend_schema(summary="Delete a custom trigger", description="Its stored events stay. A trigger a "
+                          "journey uses (entry, exit or goal trigger, or a tile) cannot be deleted: 409 names each "
+                          "use in `uses`.", responses={204: None, 409: IN_USE_LIST}),
 )
 class CustomTriggerViewSet(ModelViewSet):
     queryset = CustomTrigger.objects.all()
@@ -320,6 +324,13 @@ class CustomTriggerViewSet(ModelViewSet):
     filterset_fields = ["kind", "active", "record_table"]
     ordering_fields = ["name", "key", "created_at"]
     ordering = ["name", "id"]
+
+    def perform_destroy(self, instance: CustomTrigger) -> None:
+        uses = usage.trigger_usage(instance.key)
+        if uses:
+            raise Conflict({"detail": f"{instance.name} cannot be deleted while journeys use it: "
+                                      f"{'; '.join(uses)}. Change those journeys first.", "uses": uses})
+        instance.delete()
 
 
 @extend_schema_view(

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contacts.models import Contact, Lead
-from journeys import services, trigger_forms, trigger_queries, triggers
+from journeys import services, trigger_forms, trigger_queries, triggers, usage
 from journeys.models import CustomTrigger
 
 EXAMPLES = {"string": "text", "number": 19.9, "integer": 1, "boolean": True, "object": {}, "null": None}
@@ -143,6 +143,11 @@ def _designer(request: HttpRequest, trigger: CustomTrigger) -> HttpResponse:
 @require_POST
 def custom_delete(request: HttpRequest, pk: int) -> HttpResponse:
     trigger = get_object_or_404(CustomTrigger, pk=pk)
+    uses = usage.trigger_usage(trigger.key)
+    if uses:
+        messages.error(request, f"{trigger.name} cannot be deleted while journeys use it: {'; '.join(uses)}. "
+                                "Change those journeys first.")
+        return redirect("triggers:detail", key=trigger.key)
     trigger.delete()
     messages.success(request, f"Deleted {trigger.name}; its stored events stay.")
     return redirect("triggers:catalog")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +17,6 @@ from segments import queries, serializers, services
 from segments.api.base import (
     CONFLICT,
     DRAFT,
-    IN_USE,
     QUERY_ERRORS,
     CheckPermissions,
     Conflict,
@@ -27,6 +26,14 @@ from segments.api.base import (
 )
 from segments.api.members import MembersActions
 from segments.models import MembershipChange, Segment
+
+IN_USE_LIST = OpenApiResponse(
+    {"type": "object", "properties": {"detail": {"type": "string"},
+                                      "uses": {"type": "array", "items": {"type": "string"}}},
+     "example": {"detail": "“Lapsed customers” is in use and cannot be deleted: …",
+                 "uses": ["journey “Win back lapsed customers” (entry segment)"]}},
+    description="Something uses this segment; `uses` names each use",
+)
 
 WRITE_DOC = (
     "A dynamic segment's query is validated: if it is broken the answer is 400 with every problem and "
@@ -47,9 +54,9 @@ WRITE_DOC = (
                                  responses={200: serializers.SegmentSerializer, 400: QUERY_ERRORS}),
     destroy=extend_schema(
         summary="Delete a segment",
-        description="Its members, refreshes and history go with it. A segment other segments refer to "
-        "cannot be deleted (409).",
-        responses={204: None, 409: IN_USE},
+        description="Its members, refreshes and history go with it. A segment in use (by other segments' "
+        "queries, journeys or the journey settings) cannot be deleted: 409 names each use in `uses`.",
+        responses={204: None, 409: IN_USE_LIST},
     ),
 )
 class SegmentViewSet(MembersActions, ModelViewSet):
@@ -86,10 +93,10 @@ class SegmentViewSet(MembersActions, ModelViewSet):
             return services.save_segment(segment, now=timezone.now(), make_ready=not draft)
 
     def perform_destroy(self, instance: Segment) -> None:
-        used_by = list(instance.used_by.order_by("name").values_list("name", flat=True))
-        if used_by:
-            raise Conflict(f"“{instance}” is used by {', '.join(used_by)}; change those segments first.")
-        instance.delete()
+        try:
+            services.delete_segment(instance)
+        except services.SegmentInUse as error:
+            raise Conflict({"detail": error.message, "uses": error.uses}) from None
 
     @extend_schema(
         summary="Check a query",

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from contacts.views.shared import HtmxHttpRequest, wants_fragment
-from segments import queries, sentences, services
+from segments import hooks, queries, sentences, services
 from segments.forms import AddMembersForm, FreezeForm, MemberSearchForm, RefreshModeForm, controls
 from segments.models import Segment
 from segments.views import members
@@ -111,12 +111,16 @@ def segment_refresh_mode(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def segment_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     segment = get_object_or_404(Segment, pk=pk)
-    used_by = list(segment.used_by.order_by("name"))
-    if request.method == "POST" and not used_by:
+    uses = hooks.usage(segment)
+    if request.method == "POST" and not uses:
         name = str(segment)
-        segment.delete()  # memberships, refreshes and history go with it (CASCADE)
-        messages.success(request, f"Segment “{name}” deleted.")
-        return redirect("segments:list")
+        try:
+            services.delete_segment(segment)  # memberships, refreshes and history go with it
+        except services.SegmentInUse as error:
+            uses = error.uses
+        else:
+            messages.success(request, f"Segment “{name}” deleted.")
+            return redirect("segments:list")
     return render(request, "segments/delete.html", {
-        "segment": segment, "used_by": used_by, "cancel_url": reverse("segments:detail", args=[pk]),
+        "segment": segment, "uses": uses, "cancel_url": reverse("segments:detail", args=[pk]),
     })

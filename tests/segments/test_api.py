@@ -539,3 +539,18 @@ def test_the_api_docs_load_everything_from_our_own_static_files(client, url):
     # Redoc's bundle fetches its vendor's logo from a CDN by itself: the policy forbids it.
     policy = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "img-src 'self' data:;" in policy
+
+
+def test_a_segment_a_journey_uses_cannot_be_deleted_and_409_names_the_uses(api):
+    from journeys.models import Journey
+
+    entry, excluded = create(api, "Lapsed", TEXANS), create(api, "Staff", TEXANS)
+    Journey.objects.create(name="Win back lapsed customers", entry_segment_id=entry["id"])
+    Journey.objects.create(name="Spring sale").exclusion_segments.add(excluded["id"])
+    refused = api.delete(f"{SEGMENTS}{entry['id']}/")
+    assert refused.status_code == 409
+    assert refused.json()["uses"] == ["journey “Win back lapsed customers” (entry segment)"]
+    assert "Win back lapsed customers" in refused.json()["detail"]
+    refused = api.delete(f"{SEGMENTS}{excluded['id']}/")
+    assert refused.status_code == 409 and refused.json()["uses"] == ["journey “Spring sale” (exclusion segment)"]
+    assert Segment.objects.count() == 2

@@ -511,3 +511,54 @@ def test_segment_page_queries_do_not_grow_with_members(marketer_client, now, dja
     services.add_members(static, Contact.objects.values_list("pk", flat=True), now=now)
     with django_assert_max_num_queries(13):
         assert marketer_client.get(static.get_absolute_url()).status_code == 200
+
+
+# --- Segments journeys use -------------------------------------------------------------------
+def _tiles(**tile):
+    return {"start": "t", "tiles": {"t": {**tile, "next": "end"}, "end": {"type": "exit"}}}
+
+
+def test_a_segment_a_journey_uses_is_listed_and_never_deleted(marketer_client, now):
+    from journeys.models import Journey, JourneySettings, JourneyVersion
+
+    entry, excluded, tiled, versioned, suppressed, free = (
+        texans(now, name=name) for name in ("Entry", "Excluded", "Tiled", "Versioned", "Suppressed", "Free"))
+    Journey.objects.create(name="Win back lapsed customers", entry_segment=entry)
+    Journey.objects.create(name="Spring sale").exclusion_segments.add(excluded)
+    Journey.objects.create(name="Tagging", tiles=_tiles(type="add_to_segment", segment=tiled.pk, name="Tag VIP"))
+    live = Journey.objects.create(name="Live one", status="live")
+    JourneyVersion.objects.create(journey=live, number=1, created_at=now,
+                                  tiles=_tiles(type="remove_from_segment", segment=versioned.pk))
+    JourneySettings.objects.create(suppression_segment=suppressed)
+    expected = {entry: "journey “Win back lapsed customers” (entry segment)",
+                excluded: "journey “Spring sale” (exclusion segment)",
+                tiled: "journey “Tagging” (tile “Tag VIP” in the draft)",
+                versioned: "journey “Live one” (tile “t” in version 1)",
+                suppressed: "journey settings (global suppression segment)"}
+    for segment, use in expected.items():
+        url = reverse("segments:delete", args=[segment.pk])
+        assert html.escape(use) in marketer_client.get(url).content.decode()
+        response = marketer_client.post(url)
+        assert response.status_code == 200 and "cannot be deleted" in response.content.decode()
+        assert Segment.objects.filter(pk=segment.pk).exists()
+        with pytest.raises(services.SegmentInUse) as refused:
+            services.delete_segment(segment)
+        assert refused.value.uses == [use]
+    assert marketer_client.post(reverse("segments:delete", args=[free.pk]))["Location"] == "/segments/"
+    assert not Segment.objects.filter(pk=free.pk).exists()
+
+
+def test_the_admin_refuses_to_delete_a_segment_a_journey_uses(client, admin_user, now):
+    from journeys.models import Journey
+
+    segment = texans(now)
+    Journey.objects.create(name="Spring sale").exclusion_segments.add(segment)
+    client.force_login(admin_user)
+    url = reverse("admin:segments_segment_delete", args=[segment.pk])
+    page = client.get(url).content.decode()
+    assert "journey “Spring sale” (exclusion segment)" in html.unescape(page)
+    assert client.post(url, {"post": "yes"}).status_code == 200
+    changelist = reverse("admin:segments_segment_changelist")
+    response = client.post(changelist, {"action": "delete_selected", "_selected_action": [segment.pk], "post": "yes"})
+    assert response.status_code == 200
+    assert Segment.objects.filter(pk=segment.pk).exists()

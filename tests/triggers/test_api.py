@@ -194,3 +194,17 @@ def test_recent_events_show_the_journeys_they_touched(api, visit, journey_of, no
     [event] = response.json()["results"]
     assert [(t["journey_name"], t["effect"]) for t in event["journeys"]] == [("Visitors", "started")]
     assert api.get("/api/trigger-events/?key=contact.created").json()["count"] == 0  # no commit, no event
+
+
+def test_a_custom_trigger_a_journey_uses_cannot_be_deleted(api, visit):
+    from journeys.models import Journey
+
+    Journey.objects.create(name="Draft", tiles={"start": "b", "tiles": {
+        "b": {"type": "trigger_branch", "trigger": "store.visited", "name": "Visited?", "next": "x"},
+        "x": {"type": "exit"}}})
+    Journey.objects.create(name="Loyal", goal_trigger="store.visited")
+    refused = api.delete(f"/api/custom-triggers/{visit.pk}/")
+    assert refused.status_code == 409
+    assert refused.json()["uses"] == ["journey “Loyal” (goal trigger)",
+                                      "journey “Draft” (tile “Visited?” in the draft)"]
+    assert CustomTrigger.objects.filter(pk=visit.pk).exists()

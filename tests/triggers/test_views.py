@@ -1,5 +1,7 @@
 """The marketer's trigger pages and admin."""
 
+import html
+
 import pytest
 
 from journeys.models import CustomTrigger, TriggerEvent
@@ -105,3 +107,21 @@ def test_the_admin_shows_events_read_only(client, admin_user, cart):
     assert client.get(f"/admin/journeys/triggerevent/{event.pk}/change/").status_code == 200
     assert client.get("/admin/journeys/triggerevent/add/").status_code == 403
     assert client.get(f"/admin/journeys/customtrigger/{cart.pk}/change/").status_code == 200
+
+
+def test_a_custom_trigger_a_journey_uses_is_not_deleted(marketer_client, cart, now):
+    from journeys.models import Journey, JourneyVersion
+
+    Journey.objects.create(name="Recover carts", entry_trigger="basket.abandoned")
+    live = Journey.objects.create(name="Nudge", status="live")
+    JourneyVersion.objects.create(journey=live, number=2, created_at=now, tiles={"start": "w", "tiles": {
+        "w": {"type": "wait_trigger", "trigger": "basket.abandoned", "timeout": {"days": 1}, "next": "x",
+              "timeout_next": "x"}, "x": {"type": "exit"}}})
+    response = marketer_client.post(f"/triggers/custom/{cart.pk}/delete/", follow=True)
+    page = html.unescape(response.content.decode())
+    assert "cannot be deleted while journeys use it" in page
+    assert "journey “Recover carts” (entry trigger)" in page and "journey “Nudge” (tile “w” in version 2)" in page
+    assert CustomTrigger.objects.filter(pk=cart.pk).exists()
+    Journey.objects.all().delete()
+    marketer_client.post(f"/triggers/custom/{cart.pk}/delete/")
+    assert not CustomTrigger.objects.filter(pk=cart.pk).exists()
