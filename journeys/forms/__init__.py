@@ -58,7 +58,7 @@ class EntryForm(forms.ModelForm):
         labels = {"entry_segment": "Segment", "entry_mode": "Mode", "entry_at": "Enter at",
                   "repeat_every": "Repeat every"}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lock_entry: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["entry_trigger"].choices = trigger_choices("Choose a trigger…")
         self.fields["entry_segment"].queryset = ready_segments()
@@ -67,6 +67,10 @@ class EntryForm(forms.ModelForm):
         self.fields["entry_type"].initial = "segment" if self.instance.entry_segment_id else "trigger"
         if self.instance.pk and self.instance.runs.exists():
             self.fields["audience"].disabled = True
+        self.entry_locked = lock_entry
+        if lock_entry:  # a live journey: only its name and description may change
+            for name, field in self.fields.items():
+                field.disabled = field.disabled or name not in ("name", "description")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

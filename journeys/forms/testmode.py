@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from channels.models import Email
 from contacts.models import Contact, Lead
 from journeys import catalog, triggers
 from journeys.forms.common import DURATION_PARTS
@@ -15,6 +16,15 @@ from segments.forms import builder
 
 INTERACTIONS = [("opened", "Opens an email"), ("clicked", "Clicks in an email")]
 MAX_TEST_STEPS = 20
+
+
+def email_tile_choices(tiles: dict[str, Any]) -> list[tuple[str, str]]:
+    """The send-email tiles as choices, each named by its email ("Send email · Brew guide") or,
+    without one, by its key, so several send-email tiles can be told apart."""
+    sends = {k: t for k, t in tiles.items() if isinstance(t, dict) and t.get("type") == "send_email"}
+    keys = {t.get("email") for t in sends.values() if isinstance(t.get("email"), str) and t.get("email")}
+    names = dict(Email.objects.filter(key__in=keys).values_list("key", "name")) if keys else {}
+    return [(k, f"{catalog.label(t)} · {names.get(t.get('email')) or k}") for k, t in sends.items()]
 
 
 class TestRunForm(forms.Form):
@@ -32,8 +42,7 @@ class TestRunForm(forms.Form):
             name = path.removeprefix("trigger.")
             self.fields[f"payload-{name}"] = forms.CharField(required=False, label=f"Trigger data: {name}")
         tiles = (journey.tiles or {}).get("tiles") or {}
-        self.email_tiles = [(k, catalog.label(t)) for k, t in tiles.items()
-                            if isinstance(t, dict) and t.get("type") == "send_email"]
+        self.email_tiles = email_tile_choices(tiles)
         posted = self.data.get("steps", "") if self.is_bound else ""
         self.step_count = min(int(posted) if posted.isdigit() else steps, MAX_TEST_STEPS)
         what = [("Email", INTERACTIONS), ("Triggers", [(f"trigger:{t.key}", f"{t.name} ({t.key})")
@@ -50,6 +59,26 @@ class TestRunForm(forms.Form):
                 required=False, label=f"{step}: email tile", choices=[("", "Email tile…"), *self.email_tiles],
                 widget=forms.Select(attrs={"aria-label": f"{step}: email tile"}))
             self.fields[f"step-{index}-link"] = forms.CharField(required=False, label=f"{step}: link (clicks)")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for index in self.used_steps():
+            what = data.get(f"step-{index}-what", "")
+            if not what.startswith("trigger:") and not data.get(f"step-{index}-tile"):
+                self.add_error(f"step-{index}-tile", f"Step {index + 1}: choose the email tile that is "
+                               f"{'opened' if what == 'opened' else 'clicked'}.")
+        return data
+
+    def _blank(self, index: int) -> bool:
+        """A step left as it was added (no time, no email tile, no link, an email interaction):
+        ignored rather than sent, so the default empty step never fails a test run."""
+        data = self.cleaned_data
+        return (not str(data.get(f"step-{index}-what") or "").startswith("trigger:")
+                and not any(data.get(f"step-{index}-{p}") for p, _ in DURATION_PARTS)
+                and not data.get(f"step-{index}-tile") and not (data.get(f"step-{index}-link") or "").strip())
+
+    def used_steps(self) -> list[int]:
+        return [index for index in range(self.step_count) if not self._blank(index)]
 
     def clean_person(self) -> Any:
         email = self.cleaned_data["person"].strip()
@@ -78,7 +107,7 @@ class TestRunForm(forms.Form):
 
     def script(self) -> list[dict[str, Any]]:
         items = []
-        for index in range(self.step_count):
+        for index in self.used_steps():
             after = {p: self.cleaned_data.get(f"step-{index}-{p}") for p, _ in DURATION_PARTS}
             item: dict[str, Any] = {"after": {p: v for p, v in after.items() if v}}
             what = self.cleaned_data.get(f"step-{index}-what", "")

@@ -3,10 +3,9 @@ remain), pause, resume, stop, and a new version of a live journey (with where pe
 
 from __future__ import annotations
 
-import copy
-
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,10 +13,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from contacts.views.shared import HtmxHttpRequest
 from journeys import services
 from journeys.forms import EntryForm, SettingsForm, read_conditions
-from journeys.models import Journey
 from journeys.views.shared import load_journey, require_editable, respond
+from journeys.views.state import ENTRY_LOCKED, entry_locked
 from journeys.views.tiles import EDITOR_VERBS
 from segments.forms import builder
+from segments.query import empty_query
 
 
 def _can_change(request: HtmxHttpRequest) -> bool:
@@ -28,31 +28,47 @@ def _can_change(request: HtmxHttpRequest) -> bool:
 @permission_required("journeys.view_journey", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def entry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Name, audience and entry; for a trigger, its conditions in the segment condition editor."""
+    """Name, audience and entry; for a trigger, its conditions in the segment condition editor.
+
+    Nothing is written unless the whole form validates; then the fields and the conditions are
+    saved together. The conditions being edited travel in a hidden input, so an edit made while
+    a field is wrong is kept on the page (not lost, not saved) until it is corrected. The entry
+    of a live or paused journey is not versioned, so it cannot change (clone the journey)."""
     journey = load_journey(request, pk)
     if request.method == "GET":
         return respond(request, journey, panel="entry")
     if not _can_change(request):
         return respond(request, journey, panel="entry", notice="You may not edit journeys.", ok=False, status=403)
     require_editable(request, journey)
+    main = "conditions" if request.headers.get("HX-Target") == "conditions" else "panel"
+    locked = entry_locked(journey)
+    if locked and main == "conditions":
+        return respond(request, journey, panel="entry", notice=ENTRY_LOCKED, ok=False, status=409, live=False)
     action = request.POST.get("action", "save")
-    form = EntryForm(request.POST, instance=journey)
-    if journey.entry_trigger and "r-match" in request.POST:
-        query = copy.deepcopy(journey.entry_conditions or {"version": 1, "match": "all", "conditions": []})
+    query = None
+    if journey.entry_trigger and "r-match" in request.POST and not locked:
+        stored = journey.entry_conditions or empty_query()
+        query, _readable = builder.load(request.POST, fallback=stored)
         read_conditions(request.POST, query, journey=journey)
         if action.partition(":")[0] in EDITOR_VERBS:
             builder.apply(query, action, audience=journey.audience)
-        Journey.objects.filter(pk=journey.pk).update(entry_conditions=query or None)
-        journey.entry_conditions = query
-    main = "conditions" if request.headers.get("HX-Target") == "conditions" else "panel"
+    form = EntryForm(request.POST, instance=journey, lock_entry=locked)
     if form.is_valid():
-        form.save()
-        form = None
-        notice, ok = ("Entry saved." if main == "panel" else ""), True
-    else:
-        journey.refresh_from_db()
-        notice, ok = "Not saved: correct the highlighted fields.", False
-    return respond(request, journey, panel="entry", form=form, notice=notice, ok=ok, main=main, live=False)
+        with transaction.atomic():
+            journey = form.save(commit=False)
+            if query is not None and journey.entry_trigger:
+                journey.entry_conditions = query or None
+            journey.save()
+            form.save_m2m()
+        saved = "Name and description saved." if locked else "Entry saved." if main == "panel" else ""
+        return respond(request, journey, panel="entry", notice=saved, main=main, live=False)
+    journey.refresh_from_db()
+    problems = "; ".join(f"{form.fields[name].label if name in form.fields else 'Entry'}: {' '.join(errors)}"
+                         for name, errors in form.errors.items())
+    notice = ("Not saved: correct the highlighted fields." if main == "panel"
+              else f"Not saved (your condition changes are kept here): {problems}")
+    return respond(request, journey, panel="entry", form=form, entry_query=query, notice=notice, ok=False,
+                   main=main, live=False)
 
 
 @login_required

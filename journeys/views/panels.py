@@ -4,6 +4,7 @@ version). `page_context` builds all three for the full page and for every HTMX a
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +17,11 @@ from journeys.forms import EntryForm, SettingsForm, TestRunForm, TileForm, condi
 from journeys.models import Journey, JourneyRun
 from journeys.views import layout
 from journeys.views.render import canvas_context
-from journeys.views.state import can_edit, is_live_view, session_history
+from journeys.views.state import ENTRY_LOCKED, can_edit, draft_changed, entry_locked, is_live_view, session_history
 from segments import sentences
 from segments import services as segments
 from segments.forms import controls
+from segments.query import empty_query
 
 GROUPS = ("Flow", "Messages", "Actions")
 NOUNS = {"contact": "contacts", "lead": "leads"}
@@ -74,9 +76,12 @@ def page_context(request: HtmxHttpRequest, journey: Journey, *, panel: str | Non
     context = canvas_context(journey, live=live, editable=editable, path=path,
                              selected=extra.get("tile_key", "") if panel in ("tile", "people") else "")
     builder = PANELS.get(panel, overview)
+    changed, latest_number = draft_changed(journey)
     context.update(
+        draft_changed=changed, latest_number=latest_number, can_clone=request.user.has_perm("journeys.add_journey"),
+        governance_live=journey.status in (Journey.Status.LIVE, Journey.Status.PAUSED),
         panel=panel, notice=notice, notice_ok=ok, can_edit=can_edit(request, journey),
-        has_versions=journey.versions.exists(), can_undo=editable and bool(session_history(request, journey).get()),
+        has_versions=latest_number is not None, can_undo=editable and bool(session_history(request, journey).get()),
         nouns=NOUNS[journey.audience], view="live" if live else "edit",
     )
     context.update(builder(request, journey, context, **extra))
@@ -170,11 +175,20 @@ def condition_editor(journey: Journey, query: Any, *, url: str) -> dict[str, Any
             "noun": journey.audience, "sentence": _sentence(query, journey)}
 
 
-def entry(request, journey, context, *, form: EntryForm | None = None, **_: Any) -> dict[str, Any]:
-    data = {"entry_form": form or EntryForm(instance=journey), "entry_url": reverse("journeys:entry",
-                                                                                    args=[journey.pk])}
-    if journey.entry_trigger:
-        data.update(condition_editor(journey, journey.entry_conditions, url=data["entry_url"]))
+def entry(request, journey, context, *, form: EntryForm | None = None, entry_query: dict | None = None,
+          **_: Any) -> dict[str, Any]:
+    """The entry form; a live or paused journey's entry is read-only (only its name and
+    description change). `entry_query`: conditions being edited but not saved (a field was wrong)."""
+    locked = entry_locked(journey)
+    data: dict[str, Any] = {"entry_form": form or EntryForm(instance=journey, lock_entry=locked),
+                            "entry_url": reverse("journeys:entry", args=[journey.pk]), "entry_locked": locked,
+                            "entry_locked_text": ENTRY_LOCKED}
+    query = entry_query if entry_query is not None else journey.entry_conditions
+    if journey.entry_trigger and locked:
+        data["sentence"] = _sentence(query, journey) if (query or {}).get("conditions") else ""
+    elif journey.entry_trigger:
+        data.update(condition_editor(journey, query, url=data["entry_url"]))
+        data["entry_query_json"] = json.dumps(query or empty_query())
     return data
 
 

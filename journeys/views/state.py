@@ -19,13 +19,23 @@ def load_journey(request: HtmxHttpRequest, pk: int) -> Journey:
 
 
 def can_edit(request: HtmxHttpRequest, journey: Journey) -> bool:
-    return request.user.has_perm("journeys.change_journey") and journey.status not in (
-        Journey.Status.STOPPED, Journey.Status.COMPLETED)
+    """A completed journey is read-only (clone it); a stopped one may be edited and go live again
+    (`services.go_live` accepts a stopped journey)."""
+    return request.user.has_perm("journeys.change_journey") and journey.status != Journey.Status.COMPLETED
+
+
+ENTRY_LOCKED = "Entry of a live journey cannot change; clone it to start people differently."
+
+
+def entry_locked(journey: Journey) -> bool:
+    """A live or paused journey's entry (trigger, conditions, segment, mode, schedule) is not part
+    of its versions (they hold the tiles), so it cannot change while people may enter."""
+    return journey.status in (Journey.Status.LIVE, Journey.Status.PAUSED)
 
 
 def require_editable(request: HtmxHttpRequest, journey: Journey) -> None:
     if not can_edit(request, journey):
-        raise PermissionDenied("A stopped or completed journey cannot be edited; clone it instead.")
+        raise PermissionDenied("A completed journey cannot be edited; clone it instead.")
 
 
 class History:
@@ -59,6 +69,15 @@ def save_draft(request: HtmxHttpRequest, journey: Journey, doc: dict[str, Any], 
     history.set(stack, last=action)
     journey.tiles = copy.deepcopy(doc)
     journey.save(update_fields=["tiles", "updated_at"])
+
+
+def draft_changed(journey: Journey) -> tuple[bool, int | None]:
+    """Whether the draft tiles differ from the latest version's (always true before the first
+    version), and that version's number."""
+    latest = journey.versions.order_by("-number").values_list("number", "tiles").first()
+    if latest is None:
+        return True, None
+    return drafts.normalized(journey.tiles) != drafts.normalized(latest[1]), latest[0]
 
 
 def is_live_view(request: HtmxHttpRequest, journey: Journey) -> bool:

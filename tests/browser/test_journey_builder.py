@@ -151,6 +151,8 @@ def test_marketer_builds_brew_better_at_home_and_the_guide_arrives(page: Page, l
     expect(page.locator(".jc-end")).to_have_count(1)
 
     # Entry conditions: only the Brew Better form (the segment condition editor, with trigger fields).
+    console_errors = []
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
     page.locator("#tile-entry a").click()
     expect(panel(page).get_by_role("heading", name="Entry")).to_be_visible()
     panel(page).get_by_role("button", name="Add condition").click()
@@ -162,6 +164,7 @@ def test_marketer_builds_brew_better_at_home_and_the_guide_arrives(page: Page, l
     condition.get_by_label("Value").press("Tab")
     settle(page)
     expect(panel(page).locator(".jp-sentence")).to_contain_text("brew-better")
+    assert not [text for text in console_errors if "oobErrorNoTarget" in text], console_errors
 
     assert_labelled(page)
 
@@ -219,7 +222,7 @@ def test_marketer_builds_brew_better_at_home_and_the_guide_arrives(page: Page, l
     panel(page).get_by_label("Trigger data: form", exact=True).fill("brew-better")
     panel(page).get_by_label("Step 1: hours").fill("5")
     panel(page).get_by_label("Step 1: what happens").select_option("clicked")
-    panel(page).get_by_label("Step 1: email tile").select_option(label="Send the guide")
+    panel(page).get_by_label("Step 1: email tile").select_option(label="Send the guide · Brew Guide")
     panel(page).get_by_label("Step 1: link (clicks)").fill(GRINDERS)
     assert_labelled(page)
     panel(page).get_by_role("button", name="Run test").click()
