@@ -256,8 +256,8 @@ def _plan_chunk(job: ImportJob, header: list[str], chunk: list[tuple[int, list[s
     plan = ChunkPlan(rows=len(chunk))
     parsed = []
     for number, row in chunk:
-        if not any(cell.strip() for cell in row):
-            plan.skipped += 1  # blank line
+        if not row:
+            plan.skipped += 1  # blank line; a row of empty cells is reported below (email is required)
             continue
         values, errors = _parse_row(header, row, job.mapping, definitions)
         if errors:

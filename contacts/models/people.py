@@ -105,6 +105,15 @@ class PersonFields(TrackedFieldsMixin):
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
+    # A person is someone: at least one of these is filled in (forms, admin, API and import alike).
+    IDENTITY_FIELDS = ("email", "first_name", "last_name", "phone")
+    IDENTITY_REQUIRED = "Give at least an email, a first name, a last name or a phone number."
+
+    def check_identity(self) -> None:
+        """Refuse a person with nothing to know them by."""
+        if not any(str(getattr(self, name, None) or "").strip() for name in self.IDENTITY_FIELDS):
+            raise ValidationError(self.IDENTITY_REQUIRED, code="empty_person")
+
     @property
     def initials(self) -> str:
         """The avatar's letters: first and last name initials, else the email's first letter, else "?"."""
@@ -113,6 +122,7 @@ class PersonFields(TrackedFieldsMixin):
 
     def clean(self) -> None:
         super().clean()
+        self.check_identity()
         if self.time_zone and not is_valid_time_zone(self.time_zone):
             raise ValidationError({"time_zone": f"Unknown time zone {self.time_zone!r}."})
         self.attributes = validate_attributes(type(self)._meta.model_name, self.attributes)
@@ -159,6 +169,9 @@ class Lead(PersonFields):
         help_text="Parent account",
     )
     qualified_at = models.DateTimeField(null=True, blank=True)
+
+    IDENTITY_FIELDS = (*PersonFields.IDENTITY_FIELDS, "company")
+    IDENTITY_REQUIRED = "Give at least an email, a first name, a last name, a phone number or a company."
 
     class Meta:
         ordering = ["-created_at", "id"]

@@ -37,6 +37,13 @@ class PersonSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
+        model = self.Meta.model
+        person = model(**{name: attrs.get(name, getattr(self.instance, name, None))
+                          for name in model.IDENTITY_FIELDS})
+        try:
+            person.check_identity()
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
         # A new record is checked even without attributes (some may be required); an update
         # only when it writes them, so a definition added later doesn't block unrelated edits.
         if self.instance is None or "attributes" in attrs:

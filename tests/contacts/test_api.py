@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from contacts.models import APIKey, Contact, CustomAttribute
+from contacts.models import APIKey, Contact, CustomAttribute, Lead
 from contacts.serializers import ContactSerializer
 from tests.factories import AccountFactory, ContactFactory, UserFactory
 
@@ -346,3 +346,25 @@ def test_the_contacts_list_runs_a_fixed_number_of_queries(marketer_client, djang
     with django_assert_max_num_queries(6):
         response = marketer_client.get(CONTACTS)
     assert len(response.json()["results"]) == 30
+
+
+@pytest.mark.parametrize(("url", "body", "message"), [
+    ("/api/contacts/", {}, Contact.IDENTITY_REQUIRED),
+    ("/api/contacts/", {"first_name": " ", "job_title": "CTO"}, Contact.IDENTITY_REQUIRED),
+    ("/api/leads/", {"topic": "Espresso"}, Lead.IDENTITY_REQUIRED),
+])
+def test_the_api_refuses_a_person_with_nothing_to_know_them_by(api, url, body, message):
+    response = api.post(url, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": [message]}
+    assert not Contact.objects.exists() and not Lead.objects.exists()
+
+
+def test_the_api_refuses_to_empty_a_person_by_update(api):
+    contact = Contact.objects.create(last_name="Xu")
+    response = api.patch(f"/api/contacts/{contact.pk}/", {"last_name": ""}, content_type="application/json")
+    assert response.status_code == 400 and "non_field_errors" in response.json()
+    response = api.patch(f"/api/contacts/{contact.pk}/", {"city": "Oslo"}, content_type="application/json")
+    assert response.status_code == 200
+    contact.refresh_from_db()
+    assert contact.last_name == "Xu" and contact.city == "Oslo"

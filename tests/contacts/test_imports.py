@@ -172,3 +172,10 @@ def test_export_of_read_rows_keeps_the_header():
 def test_text_stream_reads_a_byte_order_mark_as_utf8(now):
     job = run("\ufeffemail,first_name\nasa@example.com,Åsa\n", now)
     assert job.error_count == 0 and Contact.objects.get().first_name == "Åsa"
+
+
+def test_a_row_of_empty_cells_is_a_row_error_not_a_blank_contact(now):
+    job = run("email,first_name\n , \n\nb@example.com,Bo\n", now)
+    assert (job.created_count, job.skipped_count) == (1, 1)  # the blank line is skipped
+    assert job.errors == [{"row": 2, "errors": {"email": "is required (contacts are matched by email)"}}]
+    assert Contact.objects.count() == 1

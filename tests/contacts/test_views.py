@@ -583,3 +583,14 @@ def test_a_contact_with_only_a_last_name_renders_everywhere(db, request, role_cl
         response = client.get(url)
         assert response.status_code == 200, url
     assert '<span class="avatar avatar-lg">X</span>' in content(client.get(contact.get_absolute_url()))
+
+
+def test_an_empty_contact_or_lead_form_is_refused_and_saves_nothing(marketer_client):
+    response = marketer_client.post(reverse("contacts:create"), {"job_title": "  ", "city": ""})
+    assert response.status_code == 200
+    assert Contact.IDENTITY_REQUIRED in content(response) and not Contact.objects.exists()
+    response = marketer_client.post(reverse("contacts:lead_create"), {"status": "new"})
+    assert response.status_code == 200
+    assert Lead.IDENTITY_REQUIRED in content(response) and not Lead.objects.exists()
+    marketer_client.post(reverse("contacts:lead_create"), {"status": "new", "company": "Acme"})
+    assert Lead.objects.get().company == "Acme"
