@@ -28,11 +28,31 @@ class CustomTriggerForm(forms.ModelForm):
             "key": forms.TextInput(attrs={"placeholder": "cart.abandoned", "autocomplete": "off"}),
         }
 
-    record_field = forms.ChoiceField(
+    # Grouped by table, each value naming its table ("lead.email"): the same field name exists on
+    # several tables, and the page shows only the chosen table's group (see designer.html).
+    # The model checks the field against the table (its message names the allowed fields); a bare
+    # field name ("status") is read as well.
+    record_field = forms.CharField(
         required=False, label="Record field", help_text="A field of the chosen table",
-        choices=[("", "---------"), *[(CustomTrigger.Table(table).label, [(f, f) for f in fields])
-                                      for table, fields in BINDABLE_FIELDS.items()]])
+        widget=forms.Select(choices=[("", "---------"), *[
+            (CustomTrigger.Table(table).label, [(f"{table}.{f}", f) for f in fields])
+            for table, fields in BINDABLE_FIELDS.items()]]))
     attribute_errors: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.record_table and self.instance.record_field:
+            self.initial["record_field"] = f"{self.instance.record_table}.{self.instance.record_field}"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        table, _, field = (data.get("record_field") or "").strip().rpartition(".")
+        if table and data.get("record_table") and table != data["record_table"]:
+            label = CustomTrigger.Table(data["record_table"]).label
+            self.add_error("record_field", f"Choose a field of the {label} table.")
+        if "record_field" in data:
+            data["record_field"] = field
+        return data
 
     def add_error(self, field: str | None, error: Any) -> None:
         """The model's attribute problems belong to the attributes table, which is a formset."""
@@ -62,6 +82,47 @@ def attributes_of(formset: Any) -> list[dict[str, Any]]:
             continue
         rows.append({"name": data["name"].strip(), "type": data["type"], "required": bool(data.get("required"))})
     return rows
+
+
+# Example values for the test-event payload and the curl example, by payload field name: what a
+# real event of a trigger carries (a form key, a product, a country), rather than "text".
+SAMPLE_VALUES: dict[str, Any] = {
+    "form": "brew-guide", "form_name": "Brew guide download", "email": "ada@example.com", "first_name": "Ada",
+    "last_name": "Lovelace", "company": "Contoso Coffee", "status": "open", "stage": "propose",
+    "previous_stage": "qualify", "source": "website", "name": "Cold brew kit", "industry": "Retail",
+    "country": "Sweden", "email_key": "brew-guide", "tile_key": "send_email", "link": "https://contoso.test/grinders",
+    "reason": "Mailbox full", "order": "A-1001", "amount": 42.5, "currency": "USD", "products": ["Cold brew kit"],
+    "channel": "email", "topic": "newsletter", "old_status": "unknown", "new_status": "opted_in",
+    "double_opt_in": "confirmed", "journey": "Brew Better at Home", "goal": "purchase.completed",
+    "fields": ["country"], "items": ["Cold brew kit", "Ethiopia beans"], "close_date": "2026-11-30",
+    "estimated_revenue": 1200.0, "sku": "CB-KIT-1", "url": "https://contoso.test/cart", "total": 42.5,
+}
+TYPE_SAMPLES: dict[str, Any] = {"string": "example", "number": 19.9, "integer": 1, "boolean": True, "object": {},
+                                "array": ["Cold brew kit", "Ethiopia beans"], "null": None}
+
+
+def sample_value(name: str, spec: dict[str, Any]) -> Any:
+    """A realistic value of payload field `name` that passes `spec`: the schema's own example or
+    enum first, then a value by the field's name, then one by its type."""
+    kinds = spec.get("type", "string")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    kind = next((k for k in kinds if k != "null"), "null")
+    if spec.get("examples"):
+        return spec["examples"][0]
+    if "enum" in spec:
+        return spec["enum"][0]
+    if spec.get("format") == "date":
+        return "2026-11-23"
+    if spec.get("format") == "date-time":
+        return "2026-11-23T09:00:00Z"
+    if kind == "object" and name == "fields":
+        return {"email": "ada@example.com", "interest": "Cold brew"}
+    value = SAMPLE_VALUES.get(name)
+    fits = {"string": str, "number": (int, float), "integer": int, "boolean": bool, "array": list, "object": dict}
+    if value is not None and isinstance(value, fits.get(kind, object)) and not (kind == "integer"
+                                                                               and isinstance(value, bool)):
+        return value
+    return TYPE_SAMPLES.get(kind, "example")
 
 
 class EventFilterForm(forms.Form):

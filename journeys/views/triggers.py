@@ -21,28 +21,16 @@ from contacts.models import Contact, Lead
 from journeys import services, trigger_forms, trigger_queries, triggers, usage
 from journeys.models import CustomTrigger
 
-EXAMPLES = {"string": "text", "number": 19.9, "integer": 1, "boolean": True, "object": {}, "null": None}
-
 
 def example_payload(trigger: triggers.Trigger) -> dict[str, Any]:
     """A payload that passes the trigger's schema, for the curl example and the test form."""
     custom = trigger.custom
     payload: dict[str, Any] = {}
     for name, spec in trigger.schema.get("properties", {}).items():
-        kind = spec.get("type", "string")
-        kind = kind[0] if isinstance(kind, list) else kind
         if custom is not None and name == custom.person_field:
             payload[name] = "ada@example.com" if custom.identifies == CustomTrigger.Identifies.EMAIL else 1
-        elif "enum" in spec:
-            payload[name] = spec["enum"][0]
-        elif spec.get("format") == "date":
-            payload[name] = "2026-11-23"
-        elif spec.get("format") == "date-time":
-            payload[name] = "2026-11-23T09:00:00Z"
-        elif kind == "array":
-            payload[name] = ["Cold brew kit", "Ethiopia beans"]
         else:
-            payload[name] = EXAMPLES.get(kind, "text")
+            payload[name] = trigger_forms.sample_value(name, spec)
     return payload
 
 

@@ -327,3 +327,42 @@ def test_marketer_builds_the_re_engagement_segment_journey(page: Page, live_serv
     assert list(JourneyRun.objects.filter(journey=journey).values_list("contact", flat=True)) == [ann.pk]
     drive(timezone.now())
     assert [(m["To"], m["Subject"]) for m in smtp_server.messages] == [("ann@example.com", "we-miss-you for Ann")]
+
+
+def test_a_live_journeys_entry_is_read_only_and_the_designer_offers_one_tables_fields(
+        page: Page, live_server, coffee, screenshot):
+    journey = Journey.objects.create(name="Brew Better at Home", entry_trigger="form.submitted", tiles={
+        "start": "guide", "tiles": {"guide": {"type": "send_email", "email": "brew-guide", "next": "exit"}}})
+    services.go_live(journey, now=timezone.now())
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_server.url)
+
+    page.goto(f"{live_server.url}/journeys/{journey.pk}/?panel=entry&view=edit")
+    expect(panel(page).locator("#entry-locked")).to_have_text(
+        "Entry of a live journey cannot change; clone it to start people differently.")
+    expect(panel(page).get_by_label("Trigger", exact=True)).to_be_disabled()
+    expect(page.locator(".jb-meta")).to_contain_text("No changes since version 1")
+    expect(page.get_by_role("link", name="Publish new version")).to_have_count(0)
+    panel(page).get_by_label("Name").fill("Brew Better at Home (2026)")
+    panel(page).get_by_role("button", name="Save name and description").click()
+    expect(page.locator(".jb-notice")).to_contain_text("Name and description saved.")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Brew Better at Home (2026)")
+    assert_labelled(page)
+    page.screenshot(path=str(screenshot_dir() / "journey-live-entry-1440.png"))
+
+    page.get_by_role("link", name="Settings").click()
+    expect(panel(page).locator("#settings-live")).to_have_text("Changes apply at once to everyone in this journey.")
+
+    page.goto(f"{live_server.url}/triggers/custom/new/")
+    groups = page.locator("#id_record_field optgroup")
+    expect(groups).to_have_count(4)
+    page.locator("#id_record_table").select_option("lead")
+    visible = page.evaluate("Array.from(document.querySelectorAll('#id_record_field optgroup'))"
+                            ".filter(g => !g.hidden).map(g => g.label)")
+    assert visible == ["Lead"]
+    page.locator("#id_record_field").select_option("lead.email")
+    page.locator("#id_record_table").select_option("opportunity")
+    assert page.locator("#id_record_field").input_value() == ""  # a lead field does not stay chosen
+    assert_labelled(page)
+    page.get_by_label("Attribute 1", exact=True).scroll_into_view_if_needed()
+    screenshot("triggers-designer-record-fields", full_page=False)
