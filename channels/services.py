@@ -66,16 +66,45 @@ def check_email(email: Email) -> list[str]:
         composition, html, _text, _links = build(email)
     except compose.ComposeError as exc:
         return [*errors, str(exc)]
+    # Malformed tokens are named as the author wrote them, in their block: the compiled HTML
+    # around a stray "{{" means nothing to them.
+    malformed = block_token_errors(email.blocks)
+    errors += malformed
     try:
         unknown = templating.unknown_tokens(templating.parse(html), attribute_keys=keys)
         errors += [f"content: unknown token {{{{ {path} }}}}" for path in unknown]
     except templating.TemplateError as exc:
-        errors.append(f"content: {exc}")
+        errors += [] if malformed else [f"content: {exc}"]
     for index, condition in enumerate(composition.conditions):
         problems = segments.check_query(condition, audience="contact", allow_trigger=True)
         errors += [f"conditional block {index + 1}: {problem}" for problem in problems]
     if email.commercial and not email.brand.postal_address:
         errors.append("a commercial email needs the brand's postal address in its footer")
+    return errors
+
+
+def block_strings(value: Any) -> list[str]:
+    """Every text a block (or list of blocks) holds, nested columns included, conditions left out."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for key, item in value.items() if key != "condition" for s in block_strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in block_strings(item)]
+    return []
+
+
+def block_token_errors(blocks: Any) -> list[str]:
+    """'block 2 (text): malformed personalization token …' for each block with a malformed token."""
+    errors = []
+    for index, block in enumerate(blocks if isinstance(blocks, list) else []):
+        kind = block.get("type") if isinstance(block, dict) else None
+        for text in block_strings(block):
+            try:
+                templating.parse(text)
+            except templating.TemplateError as exc:
+                errors.append(f"block {index + 1}{f' ({kind})' if kind else ''}: {exc}")
+                break
     return errors
 
 

@@ -49,6 +49,8 @@ def parse(text: str) -> list[Part]:
         token = TOKEN.fullmatch(match.group(0))
         if token is None:
             snippet = match.group(0)[:60]
+            if snippet == "{{":  # unclosed: show what follows, up to the end of the line or tag
+                snippet = re.split(r"[<\n]", text[match.start():match.start() + 60], maxsplit=1)[0].rstrip()
             raise TemplateError(f"malformed personalization token {snippet!r}: write {{{{ contact.first_name | "
                                 f'default: "there" }}}}')
         parts.append(text[position:match.start()])

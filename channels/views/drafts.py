@@ -183,16 +183,6 @@ def preview_context(draft: Draft, person: Contact | None, *, now: datetime.datet
             "left_out": sorted(index + 1 for index in broken)}
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for key, item in value.items() if key != "condition" for s in _strings(item)]
-    if isinstance(value, list):
-        return [s for item in value for s in _strings(item)]
-    return []
-
-
 def block_problems(draft: Draft, blocks: list[Any]) -> tuple[list[list[str]], set[int]]:
     """What is wrong with each block on its own (compiling it, its tokens, its condition), and the
     positions of blocks that cannot be rendered at all, which the preview leaves out."""
@@ -207,7 +197,7 @@ def block_problems(draft: Draft, blocks: list[Any]) -> tuple[list[list[str]], se
         except compose.ComposeError as exc:
             found.append(_within_block(str(exc)))
             broken.add(index)
-        for text in _strings(block):
+        for text in services.block_strings(block):
             try:
                 unknown = templating.unknown_tokens(templating.parse(text), attribute_keys=keys)
             except templating.TemplateError as exc:

@@ -176,6 +176,16 @@ def test_unknown_tokens_and_bad_blocks_are_reported_at_publish(make_email, now):
         services.publish(broken, now=now)
 
 
+def test_a_malformed_token_is_named_as_written_in_its_block_not_as_compiled_html(make_email, now):
+    email = make_email(blocks=[{"type": "heading", "text": "Hello"},
+                               {"type": "text", "html": "<p>Hi {{ oops</p>"}])
+    with pytest.raises(ValidationError) as error:
+        services.publish(email, now=now)
+    assert error.value.messages == [
+        "block 2 (text): malformed personalization token '{{ oops': "
+        'write {{ contact.first_name | default: "there" }}']
+
+
 def test_a_stale_sending_claim_is_swept_back_and_keeps_its_message_id(make_email, now):
     email = make_email()
     services.publish(email, now=now)
