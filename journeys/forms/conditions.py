@@ -40,12 +40,10 @@ def condition_choices(journey: Journey) -> Choices:
 
 
 def read_conditions(data: QueryDict, query: dict[str, Any], *, journey: Journey) -> dict[str, Any]:
-    """Lay the posted condition controls over `query` (in place), trigger fields included. The
-    segment builder's reader only knows the audience's fields, so it is given the trigger's too."""
-    reader = builder._Reader(data, journey.audience)
+    """Lay the posted condition controls over `query` (in place), trigger fields included (the
+    segment builder's reader knows the audience's fields; it is given the trigger's too)."""
     extra = trigger_fields(journey.entry_trigger)
-    reader.fields = {**extra, **reader.fields}
-    reader.group(query, builder.ROOT)
+    builder.read_posted(data, query, audience=journey.audience, extra_fields=extra)
     _mark_value_types(query, extra)
     return query
 

@@ -42,9 +42,14 @@ def load(data: QueryDict, *, fallback: dict[str, Any]) -> tuple[dict[str, Any], 
     return query, True
 
 
-def read_posted(data: QueryDict, query: dict[str, Any], *, audience: str) -> dict[str, Any]:
-    """`query` with the posted control values laid over it (the query is changed in place)."""
-    _Reader(data, audience).group(query, ROOT)
+def read_posted(data: QueryDict, query: dict[str, Any], *, audience: str,
+                extra_fields: dict[str, catalog.Field] | None = None) -> dict[str, Any]:
+    """`query` with the posted control values laid over it (the query is changed in place).
+    `extra_fields` are offered besides the audience's fields (a journey's `trigger.<field>`s)."""
+    reader = _Reader(data, audience)
+    if extra_fields:
+        reader.fields = {**extra_fields, **reader.fields}
+    reader.group(query, ROOT)
     return query
 
 
