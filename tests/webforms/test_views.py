@@ -184,3 +184,24 @@ def test_a_field_must_fit_the_custom_attribute_it_fills(catering):
         field.clean()
     field.choices = ["gold"]
     field.clean()
+
+
+def test_sales_see_a_landing_page_read_only_and_cannot_change_it(sales_client, demo):
+    landing = LandingPage.objects.get(slug="french-press-guide")
+    listed = sales_client.get(reverse("webforms:page_list")).content.decode()
+    assert f'href="{landing.get_absolute_url()}"' in listed
+    response = sales_client.get(landing.get_absolute_url())
+    page = response.content.decode()
+    assert response.status_code == 200 and "Read only" in page
+    assert 'id="page-designer"' not in page and "Delete page" not in page and "Unpublish" not in page
+    assert "Brew a better French press" in page
+    before = landing.blocks
+    assert sales_client.post(landing.get_absolute_url(), {"name": "Mine", "action": "save"}).status_code == 403
+    landing.refresh_from_db()
+    assert landing.blocks == before and landing.name != "Mine"
+
+
+def test_marketers_still_get_the_designer(marketer_client, demo):
+    landing = LandingPage.objects.get(slug="french-press-guide")
+    page = marketer_client.get(landing.get_absolute_url()).content.decode()
+    assert 'id="page-designer"' in page and "Read only" not in page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponse
@@ -47,11 +47,16 @@ def page_create(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("contacts.change_landingpage", raise_exception=True)
+@permission_required("contacts.view_landingpage", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def page_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """The block designer: the page's settings and its blocks in order, saved as the draft."""
+    """The block designer: the page's settings and its blocks in order, saved as the draft. Read
+    only for those who may view pages but not change them (sales)."""
     landing = get_object_or_404(LandingPage.objects.select_related("brand"), pk=pk)
+    if not request.user.has_perm("contacts.change_landingpage"):
+        if request.method == "POST":
+            raise PermissionDenied
+        return render(request, "webforms/page_design.html", {"landing": landing, "read_only": True})
     data = request.POST if request.method == "POST" else None
     block_rows = BlockFormSet(data, initial=blocks_initial(landing.blocks), prefix="blocks")
     if request.method == "POST":
