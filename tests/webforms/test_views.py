@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -205,3 +206,16 @@ def test_marketers_still_get_the_designer(marketer_client, demo):
     landing = LandingPage.objects.get(slug="french-press-guide")
     page = marketer_client.get(landing.get_absolute_url()).content.decode()
     assert 'id="page-designer"' in page and "Read only" not in page
+
+
+def test_the_landing_page_thanks_like_the_hosted_form_double_opt_in_included(client, brew_guide, post_form):
+    assert brew_guide.double_opt_in
+    response = post_form(brew_guide, {"email": "nia@example.com", "first_name": "Nia",
+                                      "wm_page": "http://testserver/p/french-press-guide/"}, consent=True)
+    assert response["Location"].startswith("/p/french-press-guide/?thanks=")
+    landing = client.get(response["Location"]).content.decode()
+    hosted = client.get(f"/f/{brew_guide.slug}/thanks/").content.decode()
+    sentence = "check your inbox: we have sent you a link to confirm"
+    assert sentence in hosted and sentence in landing
+    thanks = re.compile(r'<p class="wm-thanks">.*?</p>\s*<p class="wm-help">.*?</p>', re.S)
+    assert thanks.search(landing).group(0) == thanks.search(hosted).group(0)
