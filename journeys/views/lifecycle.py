@@ -30,10 +30,11 @@ def _can_change(request: HtmxHttpRequest) -> bool:
 def entry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Name, audience and entry; for a trigger, its conditions in the segment condition editor.
 
-    Nothing is written unless the whole form validates; then the fields and the conditions are
-    saved together. The conditions being edited travel in a hidden input, so an edit made while
-    a field is wrong is kept on the page (not lost, not saved) until it is corrected. The entry
-    of a live or paused journey is not versioned, so it cannot change (clone the journey)."""
+    Editing the conditions writes nothing: the conditions being edited travel in a hidden input
+    and **Save entry** writes the fields and the conditions together, and only when the whole
+    form validates (so "Not saved" is true of everything in the panel). The entry of a live or
+    paused journey is not versioned, so it cannot change (clone the journey); its name and
+    description still can."""
     journey = load_journey(request, pk)
     if request.method == "GET":
         return respond(request, journey, panel="entry")
@@ -52,6 +53,8 @@ def entry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         read_conditions(request.POST, query, journey=journey)
         if action.partition(":")[0] in EDITOR_VERBS:
             builder.apply(query, action, audience=journey.audience)
+    if main == "conditions":  # an edit in the condition editor: shown, kept on the page, not saved
+        return respond(request, journey, panel="entry", entry_query=query, main=main, live=False)
     form = EntryForm(request.POST, instance=journey, lock_entry=locked)
     if form.is_valid():
         with transaction.atomic():
@@ -60,15 +63,11 @@ def entry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 journey.entry_conditions = query or None
             journey.save()
             form.save_m2m()
-        saved = "Name and description saved." if locked else "Entry saved." if main == "panel" else ""
-        return respond(request, journey, panel="entry", notice=saved, main=main, live=False)
+        saved = "Name and description saved." if locked else "Entry saved."
+        return respond(request, journey, panel="entry", notice=saved, live=False)
     journey.refresh_from_db()
-    problems = "; ".join(f"{form.fields[name].label if name in form.fields else 'Entry'}: {' '.join(errors)}"
-                         for name, errors in form.errors.items())
-    notice = ("Not saved: correct the highlighted fields." if main == "panel"
-              else f"Not saved (your condition changes are kept here): {problems}")
-    return respond(request, journey, panel="entry", form=form, entry_query=query, notice=notice, ok=False,
-                   main=main, live=False)
+    return respond(request, journey, panel="entry", form=form, entry_query=query, ok=False, live=False,
+                   notice="Not saved: correct the highlighted fields.")
 
 
 @login_required

@@ -189,7 +189,13 @@ def entry(request, journey, context, *, form: EntryForm | None = None, entry_que
     elif journey.entry_trigger:
         data.update(condition_editor(journey, query, url=data["entry_url"]))
         data["entry_query_json"] = json.dumps(query or empty_query())
+        data["entry_unsaved"] = entry_query is not None and _conditions(entry_query) != _conditions(
+            journey.entry_conditions)
     return data
+
+
+def _conditions(query: Any) -> list[Any]:
+    return query.get("conditions") or [] if isinstance(query, dict) else []
 
 
 def settings_panel(request, journey, context, *, form: SettingsForm | None = None, **_: Any) -> dict[str, Any]:

@@ -164,7 +164,14 @@ def test_marketer_builds_brew_better_at_home_and_the_guide_arrives(page: Page, l
     condition.get_by_label("Value").press("Tab")
     settle(page)
     expect(panel(page).locator(".jp-sentence")).to_contain_text("brew-better")
+    expect(panel(page).locator("#conditions-unsaved")).to_be_visible()  # edits wait for Save entry
     assert not [text for text in console_errors if "oobErrorNoTarget" in text], console_errors
+    assert_labelled(page)
+    page.screenshot(path=str(screenshot_dir() / "journey-entry-unsaved-1440.png"))
+    panel(page).get_by_role("button", name="Save entry").click()
+    expect(page.locator(".jb-notice")).to_contain_text("Entry saved.")
+    expect(panel(page).locator("#conditions-unsaved")).to_have_count(0)
+    expect(panel(page).locator(".jp-sentence")).to_contain_text("brew-better")
 
     assert_labelled(page)
 

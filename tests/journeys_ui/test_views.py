@@ -2,6 +2,7 @@
 action changes the draft (or the journey) as the marketer meant."""
 
 import datetime
+import html
 import re
 
 import pytest
@@ -224,9 +225,11 @@ def test_entry_conditions_can_read_the_trigger_payload(marketer_client, brew_dra
     entry = url("entry", brew_draft)
     base = {"name": brew_draft.name, "audience": "contact", "entry_type": "trigger", "entry_trigger": "form.submitted",
             "entry_mode": "one_time", "repeat_unit": "days", "r-match": "all"}
-    marketer_client.post(entry, {**base, "action": "add_condition:r"}, headers={**HTMX, "HX-Target": "conditions"})
-    marketer_client.post(entry, {**base, "r.0-type": "attribute", "r.0-field": "trigger.form", "r.0-op": "equals",
-                                 "r.0-value": "brew-better"}, headers={**HTMX, "HX-Target": "conditions"})
+    added = marketer_client.post(entry, {**base, "action": "add_condition:r"},
+                                 headers={**HTMX, "HX-Target": "conditions"}).content.decode()
+    query = html.unescape(re.search(r'name="query" value="([^"]*)"', added).group(1))
+    marketer_client.post(entry, {**base, "query": query, "r.0-type": "attribute", "r.0-field": "trigger.form",
+                                 "r.0-op": "equals", "r.0-value": "brew-better", "action": "save"}, headers=HTMX)
     brew_draft.refresh_from_db()
     assert brew_draft.entry_conditions["conditions"] == [
         {"type": "attribute", "field": "trigger.form", "op": "equals", "value": "brew-better"}]
