@@ -31,11 +31,28 @@ DOCS_CONTENT_SECURITY_POLICY = (
 )
 
 # drf-spectacular's Redoc page, less the Google Fonts stylesheet in its head (Redoc then uses the
-# system fonts): no request leaves for a third party, and the page works offline.
+# system fonts): no request leaves for a third party, and the page works offline. Redoc 2.x always
+# renders its vendor's logo (https://cdn.redoc.ly/redoc/logo-mini.svg) beside "API docs by Redocly",
+# with no option to leave it out: the script in the head drops an image source on another host
+# before the browser asks for it, and the empty image is hidden (the attribution text stays).
+NO_FOREIGN_IMAGES = (
+    "<script>(function () {"
+    " function foreign(img, value) { if (new URL(value, location.href).origin === location.origin) return false;"
+    " img.dataset.blockedSrc = value; return true; }"
+    " var setAttribute = Element.prototype.setAttribute;"
+    " Element.prototype.setAttribute = function (name, value) {"
+    " if (this.tagName === 'IMG' && String(name).toLowerCase() === 'src' && foreign(this, value)) return;"
+    " return setAttribute.call(this, name, value); };"
+    " var src = Object.getOwnPropertyDescriptor(HTMLImageElement.prototype, 'src');"
+    " Object.defineProperty(HTMLImageElement.prototype, 'src', {configurable: true, enumerable: src.enumerable,"
+    " get: src.get, set: function (value) { if (!foreign(this, value)) src.set.call(this, value); }});"
+    " })();</script>"
+    "<style>img[data-blocked-src] { display: none; }</style>"
+)
 SELF_HOSTED_REDOC = engines["django"].from_string(
     '{% extends "drf_spectacular/redoc.html" %}{% block head %}<title>{{ title|default:"Redoc" }}</title>'
     '<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
-    "<style>body { margin: 0; padding: 0; }</style>{% endblock head %}"
+    "<style>body { margin: 0; padding: 0; }</style>" + NO_FOREIGN_IMAGES + "{% endblock head %}"
 )
 
 

@@ -273,8 +273,12 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Waymark API",
-    "DESCRIPTION": "Contacts, leads, accounts, opportunities, interactions, consent, imports and segments. "
-    "Authenticate with an API key: `Authorization: Api-Key <key>`.",
+    "DESCRIPTION": "People: contacts, leads, accounts, opportunities, interactions, tasks and sales queues, "
+    "consent and topics, custom attributes and imports. Segments. Email: emails, content blocks, brand and "
+    "sender profiles, deliveries, and outgoing webhooks (endpoints and their deliveries). Journeys: journeys, "
+    "their runs and steps, and the journey settings. Triggers: the catalog, firing events, custom triggers "
+    "and the trigger event log. Forms: web forms with their fields, consents and submissions, and landing "
+    "pages. Authenticate with an API key: `Authorization: Api-Key <key>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
