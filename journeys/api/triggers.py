@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
@@ -23,8 +23,6 @@ from contacts.serializers import django_errors_as_drf
 from journeys import ingest, trigger_queries, triggers, usage
 from journeys.models import CustomTrigger, TriggerEvent
 from journeys.models.triggers import attribute_errors
-from segments.api.base import Conflict
-from segments.api.segments import IN_USE_LIST
 
 MAX_BATCH = 1000
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -303,6 +301,21 @@ def _resolve_batch(items: list[dict[str, Any]]) -> tuple[dict[int, Any], dict[in
     return errors, found, customs
 
 
+class TriggerInUse(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Journeys use this trigger."
+    default_code = "in_use"
+
+
+IN_USE_LIST = OpenApiResponse(
+    {"type": "object", "properties": {"detail": {"type": "string"},
+                                      "uses": {"type": "array", "items": {"type": "string"}}},
+     "example": {"detail": "Cart abandoned cannot be deleted while journeys use it: …",
+                 "uses": ["journey “Recover carts” (entry trigger)"]}},
+    description="Journeys use this trigger; `uses` names each use",
+)
+
+
 @extend_schema_view(
     list=extend_schema(summary="List custom triggers"),
     retrieve=extend_schema(summary="Get a custom trigger"),
@@ -328,7 +341,7 @@ class CustomTriggerViewSet(ModelViewSet):
     def perform_destroy(self, instance: CustomTrigger) -> None:
         uses = usage.trigger_usage(instance.key)
         if uses:
-            raise Conflict({"detail": f"{instance.name} cannot be deleted while journeys use it: "
+            raise TriggerInUse({"detail": f"{instance.name} cannot be deleted while journeys use it: "
                                       f"{'; '.join(uses)}. Change those journeys first.", "uses": uses})
         instance.delete()
 
