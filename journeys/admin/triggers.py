@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from journeys import trigger_queries
+from journeys import trigger_queries, usage
 from journeys.models import CustomTrigger, TriggerEvent
 from journeys.models.triggers import attribute_errors
 
@@ -46,6 +46,14 @@ class CustomTriggerAdmin(admin.ModelAdmin):
                                     "types: text, number, integer, boolean, date, datetime, list, object."}),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        """A custom trigger a journey uses is listed as protected, so the admin names the use and
+        refuses to delete it (as the page and the API do)."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        for trigger in objs:
+            protected += [f"Custom trigger “{trigger.key}”: used by {use}" for use in usage.trigger_usage(trigger.key)]
+        return deleted, counts, perms_needed, protected
 
     @admin.display(description="Fired")
     def fired_by(self, obj: CustomTrigger) -> str:

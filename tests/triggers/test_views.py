@@ -125,3 +125,15 @@ def test_a_custom_trigger_a_journey_uses_is_not_deleted(marketer_client, cart, n
     Journey.objects.all().delete()
     marketer_client.post(f"/triggers/custom/{cart.pk}/delete/")
     assert not CustomTrigger.objects.filter(pk=cart.pk).exists()
+
+
+def test_the_admin_refuses_to_delete_a_custom_trigger_a_journey_uses(client, admin_user, cart):
+    from journeys.models import Journey
+
+    Journey.objects.create(name="Recover carts", entry_trigger="basket.abandoned")
+    client.force_login(admin_user)
+    url = f"/admin/journeys/customtrigger/{cart.pk}/delete/"
+    page = html.unescape(client.get(url).content.decode())
+    assert "journey “Recover carts” (entry trigger)" in page
+    client.post(url, {"post": "yes"})
+    assert CustomTrigger.objects.filter(pk=cart.pk).exists()
