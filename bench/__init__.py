@@ -6,7 +6,7 @@ line here.
 
 from __future__ import annotations
 
-from bench import email_bench, import_bench, segments_bench, triggers_bench
+from bench import email_bench, import_bench, journeys_bench, segments_bench, triggers_bench
 from bench.common import Benchmark
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -14,4 +14,5 @@ BENCHMARKS: dict[str, Benchmark] = {
     "email": email_bench.run,
     "segments": segments_bench.run,
     "triggers": triggers_bench.run,
+    "journeys": journeys_bench.run,
 }
