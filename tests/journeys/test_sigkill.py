@@ -1,6 +1,7 @@
 """A real Celery worker killed with SIGKILL in the middle of a tick batch loses no run and, once
 restarted, sends every message exactly once (PostgreSQL and Redis)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -11,7 +12,6 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from celery import Celery
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count
@@ -36,11 +36,15 @@ def _redis_up() -> bool:
         return False
 
 
-def start_worker(smtp_port: int) -> subprocess.Popen:
+def _env(smtp_port: int) -> dict[str, str]:
     db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "CELERY_BROKER_URL": BROKER, "CELERY_TASK_ALWAYS_EAGER": "0", "EMAIL_HOST": "127.0.0.1",
-           "EMAIL_PORT": str(smtp_port)}
+    return {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "CELERY_BROKER_URL": BROKER, "CELERY_TASK_ALWAYS_EAGER": "0", "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp_port)}
+
+
+def start_worker(smtp_port: int) -> subprocess.Popen:
+    env = _env(smtp_port)
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--without-gossip",
          "--without-mingle", "--without-heartbeat", "-l", "info"],
@@ -59,6 +63,7 @@ def _state(smtp_server) -> str:
     runs = dict(JourneyRun.objects.values_list("state").annotate(n=Count("id")))
     deliveries = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
     log = WORKER_LOG.read_text(errors="replace")[-3000:] if WORKER_LOG.exists() else ""
+    log += f"\nqueued on the broker: {redis.Redis.from_url(BROKER).llen('celery')}"
     return f"(runs {runs}, deliveries {deliveries}, messages {len(smtp_server.messages)}; worker log tail:\n{log})"
 
 
@@ -69,6 +74,14 @@ def tick_in_progress() -> bool:
                        "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL AND query ILIKE %s",
                        ["%journeys_%"])
         return cursor.fetchone()[0] > 0
+
+
+def tick(smtp_port: int) -> None:
+    """Queue one tick on the test broker from a process of its own (`celery call`): this test
+    process's producer pools may still point at a broker an earlier test used."""
+    subprocess.run([sys.executable, "-m", "celery", "-A", "config", "call", "journeys.tasks.tick",
+                    "--kwargs", json.dumps({"limit": RUNS})], cwd=ROOT, env=_env(smtp_port), check=True,
+                   stdout=subprocess.DEVNULL, timeout=60)
 
 
 def batch_blocked() -> bool:
@@ -109,12 +122,11 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(journey
     redis.Redis.from_url(BROKER).flushdb()
     WORKER_LOG.parent.mkdir(parents=True, exist_ok=True)
     WORKER_LOG.write_bytes(b"")
-    producer = Celery(broker=BROKER, set_as_current=False)  # the project app stays current (eager tasks)
     worker = start_worker(settings.EMAIL_PORT)
     locker = hold_step(sorted(r.pk for r in runs)[RUNS // 2])  # runs are stepped in id order
     try:
-        producer.send_task("journeys.tasks.tick", kwargs={"limit": RUNS})
-        wait_for(batch_blocked, 60, "the worker to reach the middle of its batch")
+        tick(settings.EMAIL_PORT)
+        wait_for(batch_blocked, 60, "the worker to reach the middle of its batch", state=lambda: _state(smtp_server))
         worker.send_signal(signal.SIGKILL)
         assert worker.wait(10) == -signal.SIGKILL
         locker.rollback()
@@ -123,7 +135,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(journey
         assert Delivery.objects.count() == 0, _state(smtp_server)
 
         worker = start_worker(settings.EMAIL_PORT)  # restarted; beat sends the next tick
-        producer.send_task("journeys.tasks.tick", kwargs={"limit": RUNS})
+        tick(settings.EMAIL_PORT)
         wait_for(lambda: len(smtp_server.messages) >= RUNS, 60, "every message to arrive",
                  state=lambda: _state(smtp_server))
         time.sleep(1)  # anything sent twice would arrive now
