@@ -145,11 +145,11 @@ def _record(key: str, properties: dict[str, Any], required: tuple[str, ...], des
 _record("contact.created", {"contact": _ID, **_PERSON, "source": _TEXT}, ("contact",),
         "A contact was created: in the app, the admin, the API, an import or a journey.")
 _record("contact.updated", {"contact": _ID, **_PERSON, "fields": _TEXTS}, ("contact", "fields"),
-        "A contact's fields changed; fields names which.")
+        "A contact's fields changed; the \"fields\" attribute lists which.")
 _record("lead.created", {"lead": _ID, **_PERSON, "company": _TEXT, "status": _TEXT, "source": _TEXT}, ("lead",),
         "A lead was created, whatever the write path.")
 _record("lead.updated", {"lead": _ID, **_PERSON, "status": _TEXT, "fields": _TEXTS}, ("lead", "fields"),
-        "A lead's fields changed; fields names which.")
+        "A lead's fields changed; the \"fields\" attribute lists which.")
 _record("lead.qualified", {"lead": _ID, **_PERSON, "company": _TEXT, "status": _TEXT}, ("lead",),
         "A lead's status changed to qualified.")
 _record("lead.disqualified", {"lead": _ID, **_PERSON, "company": _TEXT, "status": _TEXT}, ("lead",),
@@ -157,7 +157,7 @@ _record("lead.disqualified", {"lead": _ID, **_PERSON, "company": _TEXT, "status"
 _record("opportunity.created", _OPPORTUNITY, ("opportunity", "status"),
         "An opportunity was created. Fired for its contact; an opportunity without a contact fires nothing.")
 _record("opportunity.stage_changed", {**_OPPORTUNITY, "previous_stage": _TEXT}, ("opportunity", "stage"),
-        "An opportunity moved to another stage (previous_stage says from where).")
+        "An opportunity moved to another stage (the previous_stage attribute says from where).")
 _record("opportunity.won", _OPPORTUNITY, ("opportunity", "status"), "An opportunity's status changed to won.")
 _record("opportunity.lost", _OPPORTUNITY, ("opportunity", "status"), "An opportunity's status changed to lost.")
 _record("account.created", {"account": _ID, "name": _TEXT, "industry": _TEXT, "country": _TEXT}, ("account",),
@@ -183,7 +183,7 @@ def _marketing(key: str, properties: dict[str, Any], required: tuple[str, ...], 
 
 
 _marketing("form.submitted", {"form": _TEXT, "form_name": _TEXT, "fields": {"type": "object"}, "submission": _ID},
-           ("form",), "A form was submitted; fields holds every submitted value.")
+           ("form",), "A form was submitted; \"fields\" holds every submitted value.")
 _marketing("segment.entered", {"segment": _ID, "name": _TEXT}, ("segment",),
            "The person entered a segment (published while a journey listens for it).")
 _marketing("segment.exited", {"segment": _ID, "name": _TEXT}, ("segment",),
