@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
@@ -23,11 +22,11 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject, Lower
 
 from contacts.models import Contact, Lead
-from journeys import tasks, triggers
+from journeys import triggers
 from journeys.models import CustomTrigger, Journey, JourneyRun, TriggerEvent
+from journeys.tasks import dispatch_on_commit
 
 Person = Contact | Lead
-DISPATCH_BATCH = 200  # events per Celery dispatch task
 DEFAULT_RATE_PER_MINUTE = 60_000
 
 
@@ -104,25 +103,6 @@ def _publish_one_by_one(events: Sequence[NewEvent], *, source: str, now: datetim
             dispatch_on_commit([row.pk], now=now)
         result.append(row)
     return result
-
-
-def dispatch_on_commit(event_ids: list[int], *, now: datetime.datetime) -> None:
-    for start in range(0, len(event_ids), DISPATCH_BATCH):
-        dispatch_batch.delay_on_commit(event_ids[start:start + DISPATCH_BATCH], now.timestamp())
-
-
-@shared_task
-def dispatch_batch(event_ids: list[int], published_at: float) -> int:
-    """Dispatch a batch: events of keys nothing listens to are marked dispatched in one UPDATE
-    (dispatching them would do nothing, one transaction each); the rest go to the engine."""
-    now = datetime.datetime.fromtimestamp(published_at, datetime.UTC)
-    rows = list(TriggerEvent.objects.filter(pk__in=event_ids, dispatched_at__isnull=True).values_list("pk", "key"))
-    listened = {key for key in {key for _pk, key in rows} if has_listeners(key)}
-    quiet = [pk for pk, key in rows if key not in listened]
-    if quiet:
-        TriggerEvent.objects.filter(pk__in=quiet, dispatched_at__isnull=True).update(dispatched_at=now)
-    heard = [pk for pk, key in rows if key in listened]
-    return tasks.dispatch_events(heard, published_at) if heard else 0
 
 
 def validation_errors(events: Iterable[NewEvent]) -> dict[int, list[str]]:

@@ -40,7 +40,7 @@ def publish(key: str, *, person: Person, payload: dict[str, Any], source: str,
         if not idempotency_key:
             raise
         return TriggerEvent.objects.get(idempotency_key=idempotency_key)
-    tasks.dispatch_events.delay_on_commit([event.pk], now.timestamp())
+    tasks.dispatch_on_commit([event.pk], now=now)
     return event
 
 

@@ -8,15 +8,21 @@ from celery import shared_task
 from django.utils import timezone
 
 from journeys import engine
-from journeys.models import TriggerEvent
+
+DISPATCH_BATCH = 200  # events per Celery dispatch task
+
+
+def dispatch_on_commit(event_ids: list[int], *, now: datetime.datetime) -> None:
+    """Dispatch stored events once the caller's transaction commits, DISPATCH_BATCH per task."""
+    for start in range(0, len(event_ids), DISPATCH_BATCH):
+        dispatch_events.delay_on_commit(event_ids[start:start + DISPATCH_BATCH], now.timestamp())
 
 
 @shared_task
 def dispatch_events(event_ids: list[int], published_at: float | None = None) -> int:
     """Dispatch these events as of when they were published (a late worker changes no outcome)."""
     now = datetime.datetime.fromtimestamp(published_at, datetime.UTC) if published_at else timezone.now()
-    events = TriggerEvent.objects.filter(pk__in=event_ids, dispatched_at__isnull=True).order_by("occurred_at", "id")
-    return engine.dispatch(list(events), now=now)
+    return engine.dispatch_ids(event_ids, now=now)
 
 
 @shared_task

@@ -3,6 +3,7 @@
 from journeys.engine.ab import decide_winners
 from journeys.engine.entry import (
     dispatch,
+    dispatch_ids,
     dispatch_pending,
     enter_due_segments,
     enter_segment,
@@ -11,5 +12,5 @@ from journeys.engine.entry import (
 )
 from journeys.engine.runner import advance_due_runs, step, step_safely
 
-__all__ = ["advance_due_runs", "decide_winners", "dispatch", "dispatch_pending", "enter_due_segments", "enter_segment",
-           "first_entry_at", "start_run", "step", "step_safely"]
+__all__ = ["advance_due_runs", "decide_winners", "dispatch", "dispatch_ids", "dispatch_pending", "enter_due_segments",
+           "enter_segment", "first_entry_at", "start_run", "step", "step_safely"]

@@ -39,6 +39,19 @@ def dispatch(events: Iterable[TriggerEvent], *, now: datetime.datetime) -> int:
     return handled
 
 
+def dispatch_ids(event_ids: list[int], *, now: datetime.datetime) -> int:
+    """Dispatch these events: those of keys nothing listens to are marked dispatched in one UPDATE."""
+    from journeys.ingest import has_listeners
+
+    rows = list(TriggerEvent.objects.filter(pk__in=event_ids, dispatched_at__isnull=True).values_list("pk", "key"))
+    listened = {key for key in {key for _pk, key in rows} if has_listeners(key)}
+    quiet = [pk for pk, key in rows if key not in listened]
+    if quiet:
+        TriggerEvent.objects.filter(pk__in=quiet, dispatched_at__isnull=True).update(dispatched_at=now)
+    heard = TriggerEvent.objects.filter(pk__in=[pk for pk, key in rows if key in listened], dispatched_at__isnull=True)
+    return dispatch(list(heard.order_by("occurred_at", "id")), now=now)
+
+
 def dispatch_pending(*, now: datetime.datetime, older_than: datetime.timedelta, limit: int) -> int:
     """Dispatch events whose Celery message was lost (the database is the source of truth)."""
     events = TriggerEvent.objects.filter(dispatched_at__isnull=True, occurred_at__lte=now - older_than)
