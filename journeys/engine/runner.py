@@ -79,20 +79,22 @@ def exit_early(run: JourneyRun, reason: dict[str, Any], *, now: datetime.datetim
     finish(run, state=JourneyRun.State.EXITED, reason=reason, now=now)
 
 
-def record_goals(runs: list[JourneyRun], reason: dict[str, Any], *, now: datetime.datetime) -> None:
-    """Log each run's goal once and publish journey.goal_reached once per run (its idempotency key
-    makes a repeated goal publish nothing)."""
+def record_goals(reached: list[tuple[JourneyRun, dict[str, Any]]], *, now: datetime.datetime) -> None:
+    """Log each (run, reason)'s goal once and publish journey.goal_reached once per run (its
+    idempotency key makes a repeated goal publish nothing)."""
     from journeys import ingest  # ingest → tasks → engine: imported when first needed
 
+    if not reached:
+        return
     StepLog.objects.bulk_create([StepLog(run=run, tile_key="$goal", attempt=1, outcome="goal", at=now,
-                                         reason=reason) for run in runs], ignore_conflicts=True)
-    goal = reason.get("key") or f"segment:{reason.get('name')}"
+                                         reason=reason) for run, reason in reached], ignore_conflicts=True)
     ingest.publish_many([
         ingest.NewEvent("journey.goal_reached", {"journey_id": run.journey_id, "journey": run.journey.name,
-                                                 "run": run.pk, "goal": goal},
+                                                 "run": run.pk,
+                                                 "goal": reason.get("key") or f"segment:{reason.get('name')}"},
                         contact_id=run.contact_id, lead_id=run.lead_id,
                         idempotency_key=f"journey.goal_reached:{run.pk}")
-        for run in runs
+        for run, reason in reached
     ], source="journeys", now=now)
 
 
@@ -103,7 +105,7 @@ def step(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None 
     journey, tiles = run.journey, run.version.tiles["tiles"]
     goal = governance.reached_goal(run, gates)
     if goal is not None and not run.steps.filter(tile_key="$goal").exists():
-        record_goals([run], goal, now=now)
+        record_goals([(run, goal)], now=now)
     pending: list[StepLog] = []
     for _ in range(MAX_TILES_PER_STEP):
         if run.state not in OPEN:

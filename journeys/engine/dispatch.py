@@ -1,0 +1,292 @@
+"""Reacting to trigger events, a batch at a time: goals, exits, "wait until trigger" resumes and
+trigger entry, each one query for the whole batch rather than one per event.
+
+A batch is claimed (FOR UPDATE SKIP LOCKED) and dispatched in one transaction. Its events are
+taken in waves, each person at most once per wave and in the order they happened, so a person's
+"cart abandoned" then "purchase completed" start a run and then stop it, as one by one would.
+Within a wave: goals first (a goal reached by the event that also exits counts), then exits, then
+resumes, then entries; new runs take their first tiles at once, sharing one `Gates`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+
+from contacts.models import Contact, Lead, person_keys
+from journeys.engine.governance import Gates, exclusions, person_key
+from journeys.engine.runner import RELATED, exit_early, record_goals, step_safely
+from journeys.models import Journey, JourneyRun, JourneySettings, JourneyVersion, StepLog, TriggerEvent
+from segments import services as segments
+
+OPEN = JourneyRun.OPEN_STATES
+SEGMENT_ENTERED = "segment.entered"
+PersonKey = tuple[str, int]
+Person = Contact | Lead
+
+
+def dispatch_ids(event_ids: Sequence[int], *, now: datetime.datetime) -> int:
+    """Dispatch these stored events (those not dispatched yet); returns how many this call did."""
+    return _dispatch(TriggerEvent.objects.filter(pk__in=list(event_ids)), now=now)
+
+
+def dispatch(events: Iterable[TriggerEvent], *, now: datetime.datetime) -> int:
+    """`dispatch_ids` for events in hand (test mode, callers that just stored them)."""
+    return dispatch_ids([event.pk for event in events], now=now)
+
+
+def dispatch_pending(*, now: datetime.datetime, older_than: datetime.timedelta, limit: int) -> int:
+    """Dispatch events whose Celery message was lost (the database is the source of truth)."""
+    events = TriggerEvent.objects.filter(dispatched_at__isnull=True, occurred_at__lte=now - older_than)
+    return dispatch_ids(list(events.order_by("occurred_at", "id").values_list("pk", flat=True)[:limit]), now=now)
+
+
+def _dispatch(events: QuerySet, *, now: datetime.datetime) -> int:
+    with transaction.atomic():
+        batch = list(events.filter(dispatched_at__isnull=True).select_related("contact", "lead")
+                     .order_by("occurred_at", "id").select_for_update(skip_locked=True, of=("self",)))
+        if not batch:
+            return 0  # dispatched already (or being dispatched by another worker): harmless
+        listeners = Listeners.of(batch)
+        if listeners.journeys or listeners.may_wait:
+            for wave in _waves(batch):
+                _react(wave, listeners, now=now)
+        TriggerEvent.objects.filter(pk__in=[event.pk for event in batch]).update(dispatched_at=now)
+    return len(batch)
+
+
+def _key(event: TriggerEvent) -> PersonKey:
+    return ("contact", event.contact_id) if event.contact_id else ("lead", event.lead_id)
+
+
+def _waves(events: list[TriggerEvent]) -> list[list[TriggerEvent]]:
+    """Split events (in the order they happened) so that each person appears once per wave."""
+    waves: list[list[TriggerEvent]] = []
+    seen: dict[PersonKey, int] = {}
+    for event in events:
+        index = seen[_key(event)] = seen.get(_key(event), -1) + 1
+        if index == len(waves):
+            waves.append([])
+        waves[index].append(event)
+    return waves
+
+
+def _entered_segment(event: TriggerEvent) -> int | None:
+    return event.payload.get("segment") if event.key == SEGMENT_ENTERED else None
+
+
+@dataclass
+class Listeners:
+    """The journeys that react to a batch's keys (entry, exit, goal, by trigger or by segment
+    entered), loaded once with what the reactions read, and the batch's settings."""
+
+    journeys: list[Journey]
+    settings: JourneySettings
+    keys: set[str] = field(default_factory=set)
+    may_wait: bool = True
+
+    @classmethod
+    def of(cls, events: list[TriggerEvent]) -> Listeners:
+        keys = {event.key for event in events}
+        entered = {s for s in (_entered_segment(event) for event in events) if s}
+        live = Journey.Status.LIVE
+        where = Q(entry_trigger__in=keys, status=live) | Q(exit_trigger__in=keys) | Q(goal_trigger__in=keys)
+        if entered:
+            where |= Q(entry_segment__in=entered, entry_mode=Journey.EntryMode.CONTINUOUS, status=live)
+            where |= Q(exit_segment__in=entered) | Q(goal_segment__in=entered)
+        journeys = list(Journey.objects.filter(where).exclude(status=Journey.Status.DRAFT)
+                        .select_related("entry_segment", "exit_segment", "goal_segment")
+                        .prefetch_related("exclusion_segments"))
+        # Runs wait only on live or paused journeys' tiles; whether any wait for these keys is
+        # asked of the people at hand, per wave (an indexed lookup), not of the whole table.
+        return cls(journeys=journeys, settings=JourneySettings.current(), keys=keys)
+
+    def goal_reason(self, journey: Journey, event: TriggerEvent) -> dict[str, Any] | None:
+        if journey.goal_trigger == event.key:
+            return {"code": "goal", "key": event.key, "event": event.pk}
+        segment = _entered_segment(event)
+        if segment and journey.goal_segment_id == segment:
+            return {"code": "goal", "segment": segment, "name": event.payload.get("name", ""), "event": event.pk}
+        return None
+
+    def exit_reason(self, journey: Journey, event: TriggerEvent) -> dict[str, Any] | None:
+        if journey.exit_trigger == event.key:
+            return {"code": "exit_trigger", "key": event.key, "event": event.pk}
+        segment = _entered_segment(event)
+        if segment and journey.exit_segment_id == segment:
+            return {"code": "exit_segment", "segment": segment, "name": event.payload.get("name", ""),
+                    "event": event.pk}
+        return None
+
+    def starts(self, journey: Journey, event: TriggerEvent) -> bool:
+        if journey.status != Journey.Status.LIVE or journey.audience != _key(event)[0]:
+            return False
+        if journey.entry_trigger:
+            return journey.entry_trigger == event.key
+        return (journey.entry_mode == Journey.EntryMode.CONTINUOUS and journey.entry_segment_id is not None
+                and journey.entry_segment_id == _entered_segment(event))
+
+
+def _people(events: Iterable[TriggerEvent]) -> Q:
+    contacts = [e.contact_id for e in events if e.contact_id]
+    leads = [e.lead_id for e in events if e.lead_id]
+    where = Q(pk__in=[])
+    if contacts:
+        where |= Q(contact_id__in=contacts)
+    if leads:
+        where |= Q(lead_id__in=leads)
+    return where
+
+
+def _react(wave: list[TriggerEvent], listeners: Listeners, *, now: datetime.datetime) -> None:
+    by_person = {_key(event): event for event in wave}
+    people = _people(wave)
+    _goals(by_person, people, listeners, now=now)
+    _exits(by_person, people, listeners, now=now)
+    _resumes(by_person, people, listeners, now=now)
+    _starts(wave, listeners, now=now)
+
+
+def _runs_of(journeys: list[Journey], people: Q) -> QuerySet:
+    return JourneyRun.objects.filter(people, journey__in=[j.pk for j in journeys])
+
+
+def _goals(by_person: dict[PersonKey, TriggerEvent], people: Q, listeners: Listeners, *,
+           now: datetime.datetime) -> None:
+    journeys = {j.pk: j for j in listeners.journeys if j.goal_trigger or j.goal_segment_id}
+    if not journeys:
+        return
+    reached = []
+    runs = _runs_of(list(journeys.values()), people).filter(entered_at__lte=now).exclude(state=JourneyRun.State.FAILED)
+    for run in runs.select_related("contact", "lead"):
+        run.journey = journeys[run.journey_id]
+        reason = listeners.goal_reason(run.journey, by_person[person_key(run)])
+        if reason is not None:
+            reached.append((run, reason))
+    record_goals(reached, now=now)
+
+
+def _exits(by_person: dict[PersonKey, TriggerEvent], people: Q, listeners: Listeners, *,
+           now: datetime.datetime) -> None:
+    journeys = {j.pk: j for j in listeners.journeys if j.exit_trigger or j.exit_segment_id}
+    if not journeys:
+        return
+    lines: list[StepLog] = []
+    leaving = []
+    for run in _runs_of(list(journeys.values()), people).filter(state__in=OPEN).select_for_update(of=("self",)):
+        reason = listeners.exit_reason(journeys[run.journey_id], by_person[person_key(run)])
+        if reason is not None:
+            exit_early(run, reason, now=now, pending=lines)
+            leaving.append(run)
+    StepLog.objects.bulk_create(lines)
+    JourneyRun.objects.bulk_update(leaving, ["state", "exit_reason", "finished_at", "due_at", "waiting_for"])
+
+
+def _resumes(by_person: dict[PersonKey, TriggerEvent], people: Q, listeners: Listeners, *,
+             now: datetime.datetime) -> None:
+    runs = list(JourneyRun.objects.filter(people, state=JourneyRun.State.WAITING, waiting_for__in=listeners.keys,
+                                          journey__status=Journey.Status.LIVE)
+                .select_related(*RELATED).prefetch_related("journey__exclusion_segments")
+                .select_for_update(of=("self",)))
+    runs = [run for run in runs if by_person[person_key(run)].key == run.waiting_for]
+    gates = Gates(runs, settings=listeners.settings)
+    for run in runs:
+        step_safely(run, now=now, event=by_person[person_key(run)], gates=gates)
+
+
+def accepting(journey: Journey, *, now: datetime.datetime) -> bool:
+    """Is the journey taking new people now (live, and within its start and end dates)?"""
+    return (journey.status == Journey.Status.LIVE and (journey.starts_at is None or journey.starts_at <= now)
+            and (journey.ends_at is None or now < journey.ends_at))
+
+
+def _serialize_entry(journey: Journey, keys: list[PersonKey]) -> None:
+    """Two batches holding one person, dispatched at once by two workers, must not both see "not
+    inside yet": on PostgreSQL the check and the new runs happen under a lock per (journey,
+    person), taken in one order and held until the dispatch transaction ends."""
+    if connection.vendor != "postgresql" or not keys:
+        return
+    pairs = sorted({(journey.pk * 2 + (0 if kind == "contact" else 1), pk) for kind, pk in keys})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(k, p) FROM unnest(%s::int[], %s::int[]) AS l(k, p) "
+                       "ORDER BY k, p", [[k for k, _p in pairs], [p for _k, p in pairs]])
+
+
+def admitted(journey: Journey, events: list[TriggerEvent], *, now: datetime.datetime,
+             settings: JourneySettings) -> list[TriggerEvent]:
+    """Those of `events` (one per person) whose person may enter now: the journey's dates,
+    exclusion and suppression segments (one query per segment) and its re-entry rule (one query)."""
+    if not events or not accepting(journey, now=now):
+        return []
+    gates = Gates([JourneyRun(contact_id=e.contact_id, lead_id=e.lead_id) for e in events], settings=settings)
+    barred = exclusions(journey, settings)
+    events = [e for e, run in zip(events, gates.runs, strict=True)
+              if not any(gates.is_member(segment, run) for _code, segment in barred)]
+    rule = journey.re_entry
+    if rule == Journey.ReEntry.ANY_TIME or not events:
+        return events
+    _serialize_entry(journey, [_key(e) for e in events])
+    earlier = JourneyRun.objects.filter(_people(events), journey=journey)
+    if rule == Journey.ReEntry.NEVER:
+        pass
+    elif rule == Journey.ReEntry.AFTER_DAYS:
+        earlier = earlier.filter(Q(state__in=OPEN) | Q(entered_at__gt=now - datetime.timedelta(
+            days=journey.re_entry_days or 0)))
+    else:
+        earlier = earlier.filter(state__in=OPEN)
+    inside = {("contact", c) if c else ("lead", lead) for c, lead in earlier.values_list("contact_id", "lead_id")}
+    return [e for e in events if _key(e) not in inside]
+
+
+def _starts(wave: list[TriggerEvent], listeners: Listeners, *, now: datetime.datetime) -> None:
+    new_runs: list[JourneyRun] = []
+    for journey in listeners.journeys:
+        wanted = [e for e in wave if listeners.starts(journey, e)]
+        if journey.entry_conditions:
+            wanted = [e for e in wanted if segments.matches(journey.entry_conditions, person=e.person,
+                                                            payload=e.payload, now=now)]
+        entering = admitted(journey, wanted, now=now, settings=listeners.settings)
+        if entering:
+            new_runs += start_runs(journey, [(e.person, e.payload if journey.entry_trigger else {},
+                                              entry_reason(journey, e)) for e in entering], now=now)
+    gates = Gates(new_runs, settings=listeners.settings)
+    for run in new_runs:
+        step_safely(run, now=now, gates=gates)
+
+
+def start_runs(journey: Journey, entrants: list[tuple[Person, dict[str, Any], dict[str, Any]]], *,
+               now: datetime.datetime) -> list[JourneyRun]:
+    """A run on the journey's latest version for each (person, context, entry reason), in two
+    inserts whatever their number; the runs carry their journey, version and person, ready to step."""
+    version = latest_version(journey)
+    start = version.tiles["start"]
+    runs = [JourneyRun(**person_keys(person), journey=journey, version=version, state=JourneyRun.State.ACTIVE,
+                       tile_key=start, attempt=1, visits={start: 1}, due_at=now, context=context, entered_at=now)
+            for person, context, _reason in entrants]
+    JourneyRun.objects.bulk_create(runs)
+    StepLog.objects.bulk_create([StepLog(run=run, tile_key="$entry", attempt=1, outcome="entered", at=now,
+                                         reason=reason) for run, (_p, _c, reason) in zip(runs, entrants, strict=True)])
+    return runs
+
+
+def start_run(journey: Journey, person: Person, *, context: dict[str, Any], now: datetime.datetime,
+              reason: dict[str, Any]) -> JourneyRun:
+    return start_runs(journey, [(person, context, reason)], now=now)[0]
+
+
+def entry_reason(journey: Journey, event: TriggerEvent | None) -> dict[str, Any]:
+    event_id = event.pk if event is not None else None
+    if journey.entry_trigger:
+        return {"code": "trigger", "key": journey.entry_trigger, "event": event_id}
+    return {"code": "segment_entry", "segment": journey.entry_segment_id,
+            "name": journey.entry_segment.name if journey.entry_segment_id else "", "event": event_id}
+
+
+def latest_version(journey: Journey) -> JourneyVersion:
+    return journey.versions.order_by("-number").first()
+
