@@ -1,40 +1,67 @@
 """Building MIME messages and handing them to the mail server, DKIM-signed on the wire.
 
-With Django's SMTP backend, messages are signed with dkimpy over the exact bytes sent and passed
-to the open smtplib connection (hooking the connection, not Django's private `_send`). Other
-backends (console in development, django-anymail for hosted providers, locmem) get the message
-unsigned: providers sign themselves.
+With Django's SMTP backend, each message's bytes are spliced: the headers every message of a batch
+shares (From, Reply-To, Date) are serialized once, and each recipient adds its Subject, To,
+Message-ID, unsubscribe headers and its two rendered parts — what Django's EmailMessage would
+write, without the `email` package's per-message cost (~5 ms for a 40 KB message against a
+fraction of a millisecond). A message the splice does not cover (a non-ASCII or unusual address, a
+charset other than UTF-8, a missing Message-ID) is built by EmailMessage as before. The bytes are
+signed with dkimpy and passed to the open smtplib connection (hooking the connection, not
+Django's private `_send`). Other backends (console in development, django-anymail for hosted
+providers, locmem) get an EmailMessage, unsigned: providers sign themselves.
 """
 
 from __future__ import annotations
 
+import binascii
 import datetime
+import email.message
+import io
 import logging
+import re
+import secrets
 import smtplib
-from email.utils import formataddr
+from dataclasses import dataclass
+from email.generator import BytesGenerator
+from email.policy import compat32
+from email.utils import formataddr, formatdate
 
 import dkim
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import RFC5322_EMAIL_LINE_LENGTH_LIMIT, forbid_multi_line_headers
 
 from channels import rendering, tracking
-from channels.models import Delivery
+from channels.models import Delivery, SenderProfile
 
 logger = logging.getLogger(__name__)
 SIGNED_HEADERS = [b"from", b"to", b"subject", b"date", b"message-id", b"mime-version", b"content-type",
                   b"list-unsubscribe", b"list-unsubscribe-post", b"reply-to"]
+FOLD_AT = 78  # where the email package folds a header line; shorter ones are written as they are
+PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+SIMPLE_VALUE = re.compile(r"[\x20-\x7e]*")  # printable ASCII, so no encoding, folding or injection
+PART_HEAD = "Content-Type: text/{subtype}; charset=\"utf-8\"\r\nMIME-Version: 1.0\r\nContent-Transfer-Encoding: {cte}"
 
 
-def build_message(delivery: Delivery, *, now: datetime.datetime) -> EmailMultiAlternatives:
-    rendered = rendering.render_delivery(delivery, now=now)
-    email = delivery.email
-    sender = email.sender
-    headers = {"Message-ID": delivery.message_id, "X-Waymark-Delivery": str(delivery.pk)}
-    if email.commercial:
-        token = tracking.unsubscribe_token(delivery.pk)
-        mailto = f"mailto:unsubscribe@{sender.domain}?subject=unsubscribe-{token}"
-        headers["List-Unsubscribe"] = f"<{tracking.unsubscribe_url(delivery.pk)}>, <{mailto}>"
-        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+def list_unsubscribe_headers(delivery: Delivery, links: tracking.Links) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe for commercial email: the URL and a mailto, one token for both."""
+    if not delivery.email.commercial:
+        return {}
+    token = tracking.unsubscribe_token(delivery.pk)
+    mailto = f"mailto:unsubscribe@{delivery.email.sender.domain}?subject=unsubscribe-{token}"
+    return {"List-Unsubscribe": f"<{links.unsubscribe_url(delivery.pk, token=token)}>, <{mailto}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
+def build_message(delivery: Delivery, *, now: datetime.datetime, rendered: rendering.Rendered | None = None,
+                  links: tracking.Links | None = None) -> EmailMultiAlternatives:
+    """The message as a Django EmailMessage, for any backend."""
+    links = links or tracking.Links()
+    rendered = rendered or rendering.render_delivery(delivery, now=now, links=links)
+    sender = delivery.email.sender
+    headers = {"Message-ID": delivery.message_id, "X-Waymark-Delivery": str(delivery.pk),
+               **list_unsubscribe_headers(delivery, links)}
     message = EmailMultiAlternatives(
         subject=rendered.subject, body=rendered.text, from_email=formataddr((sender.from_name, sender.from_email)),
         to=[delivery.to_address], reply_to=[sender.reply_to] if sender.reply_to else None, headers=headers,
@@ -49,12 +76,99 @@ def dkim_sign(raw: bytes, *, selector: str, domain: str, private_key: str) -> by
     return signature + raw
 
 
-def _raw(message: EmailMultiAlternatives, delivery: Delivery) -> bytes:
-    raw = message.message().as_bytes(linesep="\r\n")
-    sender = delivery.email.sender
+def _signed(raw: bytes, sender: SenderProfile) -> bytes:
     if sender.dkim_selector and sender.dkim_private_key:
         raw = dkim_sign(raw, selector=sender.dkim_selector, domain=sender.domain, private_key=sender.dkim_private_key)
     return raw
+
+
+# --- Spliced messages -------------------------------------------------------------------------------
+def header(name: str, value: str) -> bytes:
+    """One header as EmailMessage writes it: checked for newlines, RFC 2047-encoded, folded."""
+    if len(name) + len(value) + 2 <= FOLD_AT and SIMPLE_VALUE.fullmatch(value):
+        return f"{name}: {value}\r\n".encode()
+    message = email.message.Message()
+    message[name] = forbid_multi_line_headers(name, value, "utf-8")[1]
+    out = io.BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=compat32.clone(linesep="\r\n")).flatten(message)
+    return out.getvalue().removesuffix(b"\r\n")  # the blank line that ends the headers
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """What every message of a batch from one sender shares, serialized once."""
+
+    shared: bytes  # From, Reply-To, Date
+
+    @classmethod
+    def of(cls, sender: SenderProfile, *, date: str) -> Skeleton:
+        shared = header("From", formataddr((sender.from_name, sender.from_email)))
+        if sender.reply_to:
+            shared += header("Reply-To", sender.reply_to)
+        return cls(shared=shared + header("Date", date))
+
+
+def _part(text: str, subtype: str, boundary: bytes) -> bytes | None:
+    """One text part with CRLF line ends, 7bit/8bit unless a line is too long for SMTP, then
+    quoted-printable (EmailMessage's rule). None if the body happens to hold the boundary."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    body = text.encode()
+    if max(map(len, body.split(b"\n"))) > RFC5322_EMAIL_LINE_LENGTH_LIMIT:
+        cte, body = "quoted-printable", binascii.b2a_qp(body, istext=True)
+    else:
+        cte = "7bit" if body.isascii() else "8bit"
+    if boundary in body:
+        return None
+    head = PART_HEAD.format(subtype=subtype, cte=cte).encode()
+    return b"--" + boundary + b"\r\n" + head + b"\r\n\r\n" + body.replace(b"\n", b"\r\n") + b"\r\n"
+
+
+def spliced_message(delivery: Delivery, rendered: rendering.Rendered, *, skeleton: Skeleton,
+                    links: tracking.Links) -> bytes | None:
+    """The message's bytes, or None when it needs EmailMessage (see the module docstring)."""
+    if not delivery.message_id or not PLAIN_ADDRESS.fullmatch(delivery.to_address):
+        return None
+    boundary = f"==wm_{secrets.token_hex(12)}==".encode()
+    text = _part(rendered.text, "plain", boundary)
+    html = _part(rendered.html, "html", boundary)
+    if text is None or html is None:
+        return None
+    head = [b'Content-Type: multipart/alternative; boundary="' + boundary + b'"\r\nMIME-Version: 1.0\r\n',
+            header("Subject", rendered.subject), skeleton.shared, header("To", delivery.to_address),
+            header("Message-ID", delivery.message_id), b"X-Waymark-Delivery: %d\r\n" % delivery.pk]
+    unsubscribe = list_unsubscribe_headers(delivery, links)
+    if unsubscribe:  # the two addresses on lines of their own, as the email package folds them
+        head.append(("List-Unsubscribe: " + unsubscribe["List-Unsubscribe"].replace(", <", ",\r\n <", 1)
+                     + "\r\nList-Unsubscribe-Post: " + unsubscribe["List-Unsubscribe-Post"] + "\r\n").encode())
+    return b"".join([*head, b"\r\n", text, html, b"--" + boundary + b"--\r\n"])
+
+
+class Sender:
+    """Turns a batch's deliveries into bytes for the wire: one tracking.Links, one Date and one
+    Skeleton per sender profile for the whole batch."""
+
+    def __init__(self) -> None:
+        self.links = tracking.Links()
+        self.date = formatdate(localtime=settings.EMAIL_USE_LOCALTIME)
+        self.splice = settings.DEFAULT_CHARSET.lower().replace("_", "-") == "utf-8"
+        self.skeletons: dict[int, Skeleton] = {}
+
+    def message(self, delivery: Delivery, *, now: datetime.datetime) -> EmailMultiAlternatives:
+        return build_message(delivery, now=now, links=self.links)
+
+    def raw(self, delivery: Delivery, *, now: datetime.datetime) -> bytes:
+        rendered = rendering.render_delivery(delivery, now=now, links=self.links)
+        sender = delivery.email.sender
+        raw = None
+        if self.splice:
+            if sender.pk not in self.skeletons:
+                self.skeletons[sender.pk] = Skeleton.of(sender, date=self.date)
+            raw = spliced_message(delivery, rendered, skeleton=self.skeletons[sender.pk], links=self.links)
+        if raw is None:
+            message = build_message(delivery, now=now, rendered=rendered, links=self.links)
+            raw = message.message().as_bytes(linesep="\r\n")
+        return _signed(raw, sender)
 
 
 def send_batch(deliveries: list[Delivery], *, now: datetime.datetime) -> tuple[list[Delivery], list[tuple]]:
@@ -70,15 +184,15 @@ def send_batch(deliveries: list[Delivery], *, now: datetime.datetime) -> tuple[l
     except (OSError, smtplib.SMTPException) as exc:
         logger.warning("mail server unavailable: %s", exc)
         return [], [(d, f"mail server unavailable: {exc}") for d in deliveries]
+    outgoing = Sender()
     try:
         for index, delivery in enumerate(deliveries):
             try:
-                message = build_message(delivery, now=now)
                 if isinstance(connection, SMTPBackend) and connection.connection is not None:
                     connection.connection.sendmail(
-                        delivery.email.sender.from_email, [delivery.to_address], _raw(message, delivery))
+                        delivery.email.sender.from_email, [delivery.to_address], outgoing.raw(delivery, now=now))
                 else:
-                    connection.send_messages([message])
+                    connection.send_messages([outgoing.message(delivery, now=now)])
                 sent.append(delivery)
             except smtplib.SMTPRecipientsRefused as exc:
                 failed.append((delivery, f"recipient refused: {exc.recipients}"))

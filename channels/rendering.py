@@ -83,20 +83,25 @@ def render(prep: Prepared, *, person: Any, context: dict[str, Any], delivery_id:
     return Rendered(subject=subject.replace("\r", " ").replace("\n", " "), html=html, text=text)
 
 
-def _special_values(prep: Prepared, person: Any, delivery_id: int | None) -> dict[str, str]:
+def _special_values(prep: Prepared, person: Any, delivery_id: int | None,
+                    links: tracking.Links | None = None) -> dict[str, str]:
+    links = links or tracking.Links()
     key = "contact_id" if person.__class__.__name__ == "Contact" else "lead_id"
-    values = {"preferences_url": tracking.preferences_url(**{key: person.pk})}
+    values = {"preferences_url": links.preferences_url(**{key: person.pk})}
     if delivery_id is None:
         values.update({f"__link.{i}": url for i, url in enumerate(prep.links)})
         values.update({"__open": "", "unsubscribe_url": values["preferences_url"], "view_in_browser_url": ""})
         return values
-    values.update({f"__link.{i}": tracking.click_url(delivery_id, i) for i in range(len(prep.links))})
-    values["__open"] = tracking.open_url(delivery_id)
-    values["unsubscribe_url"] = tracking.unsubscribe_url(delivery_id)
+    values.update({f"__link.{i}": links.click_url(delivery_id, i) for i in range(len(prep.links))})
+    values["__open"] = links.open_url(delivery_id)
+    values["unsubscribe_url"] = links.unsubscribe_url(delivery_id)
     values["view_in_browser_url"] = ""
     return values
 
 
-def render_delivery(delivery: Delivery, *, now: datetime.datetime) -> Rendered:
-    return render(prepared(delivery.version), person=delivery.person, context=delivery.context,
-                  delivery_id=delivery.pk, now=now)
+def render_delivery(delivery: Delivery, *, now: datetime.datetime, links: tracking.Links | None = None) -> Rendered:
+    """One delivery's message; a batch passes one `links` for all its messages (see tracking.Links)."""
+    prep = prepared(delivery.version)
+    person = delivery.person
+    return render(prep, person=person, context=delivery.context, delivery_id=delivery.pk, now=now,
+                  links=_special_values(prep, person, delivery.pk, links))
