@@ -165,19 +165,46 @@ def wake_after_commit(task: Task) -> None:
     transaction.on_commit(task.delay)
 
 
+def _insert_delivery(delivery: Delivery) -> bool:
+    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id: one statement, no savepoint,
+    and a concurrent insert of the same key waits for that transaction rather than failing ours.
+    Sets the new row's id and returns True, or False when the key is already taken."""
+    meta = Delivery._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    connection = transaction.get_connection()
+    ops = connection.ops
+    sql = (f"INSERT INTO {ops.quote_name(meta.db_table)} ({', '.join(ops.quote_name(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))}) "
+           f"ON CONFLICT ({ops.quote_name(meta.get_field('idempotency_key').column)}) DO NOTHING "
+           f"RETURNING {ops.quote_name(meta.pk.column)}")
+    params = [field.get_db_prep_save(field.pre_save(delivery, add=True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    delivery.pk = row[0]
+    delivery._state.adding, delivery._state.db = False, connection.alias
+    return True
+
+
 def queue_email(email: Email, *, person: Person, idempotency_key: str, context: dict[str, Any] | None = None,
-                now: datetime.datetime, journey_id: int | None = None, tile_key: str = "") -> Delivery:
-    """Queue one message in the caller's transaction; the same key twice returns the first Delivery."""
-    version = latest_version(email)
+                now: datetime.datetime, journey_id: int | None = None, tile_key: str = "",
+                version: EmailVersion | None = None) -> Delivery:
+    """Queue one message in the caller's transaction; the same key twice returns the first Delivery.
+    One INSERT in the common case; a caller holding the latest published `version` (a journey
+    batch) passes it and saves the lookup."""
+    version = version or latest_version(email)
     if version is None:
         raise ValidationError(f"The email {email.name!r} has no published version yet.")
-    delivery, created = _insert_once(Delivery(
+    delivery = Delivery(
         **person_keys(person), email=email, version=version, idempotency_key=idempotency_key,
         to_address=person.email or "", context=context or {}, journey_id=journey_id, tile_key=tile_key,
         queued_at=now, message_id=make_msgid(domain=email.sender.domain),
-    ))
-    if created:
-        wake_after_commit(tasks.send_queued)
+    )
+    if not _insert_delivery(delivery):
+        return Delivery.objects.get(idempotency_key=idempotency_key)
+    wake_after_commit(tasks.send_queued)
     return delivery
 
 
