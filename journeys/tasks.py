@@ -7,22 +7,28 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
+from config.wake import wake, wake_on_commit, woken
 from journeys import engine
 
-DISPATCH_BATCH = 200  # events per Celery dispatch task
+DISPATCH_BATCH = 200  # events per dispatch transaction
 
 
 def dispatch_on_commit(event_ids: list[int], *, now: datetime.datetime) -> None:
-    """Dispatch stored events once the caller's transaction commits, DISPATCH_BATCH per task."""
-    for start in range(0, len(event_ids), DISPATCH_BATCH):
-        dispatch_events.delay_on_commit(event_ids[start:start + DISPATCH_BATCH], now.timestamp())
+    """Wake the dispatcher once the caller's transaction commits (one wake-up waits at a time:
+    it takes whatever events are waiting by then, see config.wake)."""
+    if event_ids:
+        wake_on_commit(dispatch_waiting)
 
 
 @shared_task
-def dispatch_events(event_ids: list[int], published_at: float | None = None) -> int:
-    """Dispatch these events as of when they were published (a late worker changes no outcome)."""
-    now = datetime.datetime.fromtimestamp(published_at, datetime.UTC) if published_at else timezone.now()
-    return engine.dispatch_ids(event_ids, now=now)
+def dispatch_waiting(limit: int = DISPATCH_BATCH) -> int:
+    """Dispatch the waiting events, oldest first, a batch per transaction; a full batch wakes
+    another worker for the rest at once."""
+    woken(dispatch_waiting)
+    done = engine.dispatch_waiting(limit=limit)
+    if done >= limit:
+        wake(dispatch_waiting)
+    return done
 
 
 @shared_task

@@ -26,12 +26,14 @@ from segments import services as segments
 
 OPEN = JourneyRun.OPEN_STATES
 SEGMENT_ENTERED = "segment.entered"
+MOMENT = datetime.timedelta(seconds=1)  # events this close are dispatched as of the newest
 PersonKey = tuple[str, int]
 Person = Contact | Lead
 
 
 def dispatch_ids(event_ids: Sequence[int], *, now: datetime.datetime) -> int:
-    """Dispatch these stored events (those not dispatched yet); returns how many this call did."""
+    """Dispatch these stored events (those not dispatched yet) as of `now`; returns how many this
+    call did."""
     return _dispatch(TriggerEvent.objects.filter(pk__in=list(event_ids)), now=now)
 
 
@@ -40,24 +42,43 @@ def dispatch(events: Iterable[TriggerEvent], *, now: datetime.datetime) -> int:
     return dispatch_ids([event.pk for event in events], now=now)
 
 
+def dispatch_waiting(*, limit: int) -> int:
+    """Dispatch up to `limit` waiting events, oldest first, as of when they happened (a late worker
+    changes no outcome; see `_moments`); events other workers hold are skipped."""
+    return _dispatch(TriggerEvent.objects.all(), now=None, limit=limit)
+
+
 def dispatch_pending(*, now: datetime.datetime, older_than: datetime.timedelta, limit: int) -> int:
     """Dispatch events whose Celery message was lost (the database is the source of truth)."""
-    events = TriggerEvent.objects.filter(dispatched_at__isnull=True, occurred_at__lte=now - older_than)
-    return dispatch_ids(list(events.order_by("occurred_at", "id").values_list("pk", flat=True)[:limit]), now=now)
+    return _dispatch(TriggerEvent.objects.filter(occurred_at__lte=now - older_than), now=now, limit=limit)
 
 
-def _dispatch(events: QuerySet, *, now: datetime.datetime) -> int:
+def _dispatch(events: QuerySet, *, now: datetime.datetime | None, limit: int | None = None) -> int:
     with transaction.atomic():
-        batch = list(events.filter(dispatched_at__isnull=True).select_related("contact", "lead")
-                     .order_by("occurred_at", "id").select_for_update(skip_locked=True, of=("self",)))
+        claim = (events.filter(dispatched_at__isnull=True).select_related("contact", "lead")
+                 .order_by("occurred_at", "id").select_for_update(skip_locked=True, of=("self",)))
+        batch = list(claim[:limit] if limit else claim)
         if not batch:
             return 0  # dispatched already (or being dispatched by another worker): harmless
         listeners = Listeners.of(batch)
-        if listeners.journeys or listeners.may_wait:
-            for wave in _waves(batch):
-                _react(wave, listeners, now=now)
-        TriggerEvent.objects.filter(pk__in=[event.pk for event in batch]).update(dispatched_at=now)
+        for moment in _moments(batch):
+            at = now or moment[-1].occurred_at
+            for wave in _waves(moment):
+                _react(wave, listeners, now=at)
+            TriggerEvent.objects.filter(pk__in=[event.pk for event in moment]).update(dispatched_at=at)
     return len(batch)
+
+
+def _moments(events: list[TriggerEvent]) -> list[list[TriggerEvent]]:
+    """Events (oldest first) in runs that happened within MOMENT of each other: each run is
+    dispatched as of its newest event, so events far apart are each handled as of their time."""
+    moments: list[list[TriggerEvent]] = []
+    for event in events:
+        if moments and event.occurred_at - moments[-1][0].occurred_at <= MOMENT:
+            moments[-1].append(event)
+        else:
+            moments.append([event])
+    return moments
 
 
 def _key(event: TriggerEvent) -> PersonKey:
@@ -88,7 +109,6 @@ class Listeners:
     journeys: list[Journey]
     settings: JourneySettings
     keys: set[str] = field(default_factory=set)
-    may_wait: bool = True
 
     @classmethod
     def of(cls, events: list[TriggerEvent]) -> Listeners:

@@ -1,0 +1,54 @@
+"""Waking a Celery task that drains a table (trigger events to dispatch, messages to send) with at
+most one wake-up waiting per task, however many rows were stored meanwhile.
+
+Writers call `wake_on_commit(task)`; the task calls `woken(task)` first thing and then claims what
+is waiting (FOR UPDATE SKIP LOCKED). A row stored after `woken` finds no flag and queues a new
+wake-up, which another worker may take while the first is still busy, so work spreads over workers
+under load and batches grow by themselves, instead of one task per row (a Celery task costs a few
+milliseconds of CPU; at hundreds of rows a second that is the bottleneck).
+
+The flag lives in the cache, so this needs a cache every process shares (`CACHE_URL=redis://…`).
+With a process-local cache (the embedded default) every wake-up is queued: still correct, since
+the task claims whatever is waiting, and an idle task costs one query.
+"""
+
+from __future__ import annotations
+
+from celery import Task
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+FLAG_SECONDS = 10  # a lost message holds wake-ups back at most this long (beat sweeps meanwhile)
+LOCAL_CACHES = ("LocMemCache", "DummyCache")
+
+
+def shared_cache() -> bool:
+    return not settings.CACHES["default"]["BACKEND"].endswith(LOCAL_CACHES)
+
+
+def _flag(task: Task) -> str:
+    return f"waymark:wake:{task.name}"
+
+
+def wake(task: Task) -> None:
+    """Queue `task` unless a wake-up of it is already waiting for a worker."""
+    if shared_cache() and not cache.add(_flag(task), 1, timeout=FLAG_SECONDS):
+        return
+    try:
+        task.delay()
+    except Exception:
+        if shared_cache():
+            cache.delete(_flag(task))  # the next writer tries again
+        raise
+
+
+def woken(task: Task) -> None:
+    """The task has started: later rows need a wake-up of their own."""
+    if shared_cache():
+        cache.delete(_flag(task))
+
+
+def wake_on_commit(task: Task) -> None:
+    """`wake(task)` after the caller's transaction commits (and not at all if it rolls back)."""
+    transaction.on_commit(lambda: wake(task))
