@@ -7,9 +7,15 @@ key's scope: a "read" key may only make safe requests.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
+from drf_spectacular.drainage import set_override
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
@@ -22,6 +28,9 @@ from contacts.models.apikeys import KEY_PREFIX
 KEYWORD = "Api-Key"
 # Recording every use would turn each read into a write; once a minute is enough to see activity.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# How long one process may keep a key found valid, for the event intake (RecentAPIKeyAuthentication):
+# the longest a revocation made in another process waits to take effect there.
+RECENT_KEY_SECONDS = 2.0
 VIEW_PERMISSION = ["%(app_label)s.view_%(model_name)s"]
 CHANGE_PERMISSION = ["%(app_label)s.change_%(model_name)s"]
 
@@ -86,6 +95,52 @@ class APIKeyAuthentication(BaseAuthentication):
             key.last_used_at = now
 
 
+class RecentAPIKeyAuthentication(APIKeyAuthentication):
+    """APIKeyAuthentication for the event intake, which takes one request per event, hundreds a
+    second: a key found valid is kept in this process for RECENT_KEY_SECONDS (the setting
+    WAYMARK_API_KEY_CACHE_SECONDS overrides it) with its owner, whose permissions Django caches on
+    the user object, so most requests make no query. Revocation, expiry and the owner's
+    deactivation are still checked on every request against the kept row; a change saved in this
+    process (a key, a user, group or permission membership) drops every kept key at once, one
+    saved elsewhere (or by a bulk update) is seen within RECENT_KEY_SECONDS."""
+
+    def find_key(self, raw_key: str) -> APIKey:
+        prefix = raw_key.split("_", 2)[1] if raw_key.count("_") >= 2 else ""
+        seconds = getattr(settings, "WAYMARK_API_KEY_CACHE_SECONDS", RECENT_KEY_SECONDS)
+        now = time.monotonic()
+        kept = _recent_keys.get(prefix)
+        if kept is not None and now - kept[0] < seconds and kept[1].matches(raw_key):
+            return kept[1]
+        key = APIKeyAuthentication.find_key(raw_key)
+        if seconds > 0:
+            if len(_recent_keys) >= 1000:
+                _recent_keys.clear()
+            _recent_keys[key.prefix] = (now, key)
+        return key
+
+
+# The same security scheme ("apiKey") as APIKeyAuthentication in the OpenAPI schema.
+set_override(RecentAPIKeyAuthentication, "suppress_collision_warning", True)
+_recent_keys: dict[str, tuple[float, APIKey]] = {}
+
+
+def forget_recent_keys(**kwargs: Any) -> None:
+    """Drop every key RecentAPIKeyAuthentication keeps (a key, a user or a permission changed)."""
+    _recent_keys.clear()
+
+
+def _on_membership_changed(instance: object, **kwargs: Any) -> None:
+    if kwargs.get("action", "").startswith("post_") and isinstance(
+            instance, APIKey.user.field.related_model | Group | Permission):
+        forget_recent_keys()
+
+
+for _model in (APIKey, settings.AUTH_USER_MODEL):
+    post_save.connect(forget_recent_keys, sender=_model, dispatch_uid=f"auth.forget_keys.save.{_model}")
+    post_delete.connect(forget_recent_keys, sender=_model, dispatch_uid=f"auth.forget_keys.delete.{_model}")
+m2m_changed.connect(_on_membership_changed, dispatch_uid="auth.forget_keys.m2m")
+
+
 class ScopedModelPermissions(DjangoModelPermissions):
     """The user's model permissions (reads need `view_`), and read-only for "read" API keys."""
 
@@ -121,6 +176,7 @@ class ReadableByAnyUserPermissions(ScopedModelPermissions):
 
 class APIKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = APIKeyAuthentication
+    match_subclasses = True  # RecentAPIKeyAuthentication takes the same header
     name = "apiKey"
 
     def get_security_definition(self, auto_schema) -> dict[str, str]:
