@@ -41,6 +41,9 @@ SIGNED_HEADERS = [b"from", b"to", b"subject", b"date", b"message-id", b"mime-ver
 FOLD_AT = 78  # where the email package folds a header line; shorter ones are written as they are
 PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
 SIMPLE_VALUE = re.compile(r"[\x20-\x7e]*")  # printable ASCII, so no encoding, folding or injection
+QP_CACHE_MIN, QP_CACHE_SIZE = 200, 4096
+_QP_CACHE: dict[str, bytes] = {}
+FOLDS_AT = re.compile(r"[ \t;,]")  # where the email package may fold a line; a value without them stays whole
 PART_HEAD = "Content-Type: text/{subtype}; charset=\"utf-8\"\r\nMIME-Version: 1.0\r\nContent-Transfer-Encoding: {cte}"
 
 
@@ -85,7 +88,8 @@ def _signed(raw: bytes, sender: SenderProfile) -> bytes:
 # --- Spliced messages -------------------------------------------------------------------------------
 def header(name: str, value: str) -> bytes:
     """One header as EmailMessage writes it: checked for newlines, RFC 2047-encoded, folded."""
-    if len(name) + len(value) + 2 <= FOLD_AT and SIMPLE_VALUE.fullmatch(value):
+    if SIMPLE_VALUE.fullmatch(value) and (len(name) + len(value) + 2 <= FOLD_AT or (
+            len(name) + len(value) + 2 <= RFC5322_EMAIL_LINE_LENGTH_LIMIT and not FOLDS_AT.search(value))):
         return f"{name}: {value}\r\n".encode()
     message = email.message.Message()
     message[name] = forbid_multi_line_headers(name, value, "utf-8")[1]
@@ -108,14 +112,39 @@ class Skeleton:
         return cls(shared=shared + header("Date", date))
 
 
-def _part(text: str, subtype: str, boundary: bytes) -> bytes | None:
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _qp(piece: str) -> bytes:
+    """One piece quoted-printable, ending in a line break or a soft one, so pieces encoded apart
+    join into valid quoted-printable that decodes to the joined text."""
+    encoded = binascii.b2a_qp(_lf(piece).encode(), istext=True)
+    return encoded if encoded.endswith(b"\n") else encoded + b"=\n"
+
+
+def _qp_cached(piece: str) -> bytes:
+    """A version's long literal pieces are encoded once per process (the cache is a pure function
+    of the text, cleared when large); short ones, personalized values mostly, every time."""
+    if len(piece) < QP_CACHE_MIN:
+        return _qp(piece)
+    encoded = _QP_CACHE.get(piece)
+    if encoded is None:
+        if len(_QP_CACHE) >= QP_CACHE_SIZE:
+            _QP_CACHE.clear()
+        encoded = _QP_CACHE[piece] = _qp(piece)
+    return encoded
+
+
+def _part(text: str, subtype: str, boundary: bytes, *, pieces: tuple[str, ...] = ()) -> bytes | None:
     """One text part with CRLF line ends, 7bit/8bit unless a line is too long for SMTP, then
-    quoted-printable (EmailMessage's rule). None if the body happens to hold the boundary."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    quoted-printable (EmailMessage's rule), from `pieces` when given. None if the body happens to
+    hold the boundary."""
+    text = _lf(text)
     body = text.encode()
     if max(map(len, body.split(b"\n"))) > RFC5322_EMAIL_LINE_LENGTH_LIMIT:
-        cte, body = "quoted-printable", binascii.b2a_qp(body, istext=True)
+        cte = "quoted-printable"
+        body = b"".join(map(_qp_cached, pieces)) if pieces else binascii.b2a_qp(body, istext=True)
     else:
         cte = "7bit" if body.isascii() else "8bit"
     if boundary in body:
@@ -131,7 +160,7 @@ def spliced_message(delivery: Delivery, rendered: rendering.Rendered, *, skeleto
         return None
     boundary = f"==wm_{secrets.token_hex(12)}==".encode()
     text = _part(rendered.text, "plain", boundary)
-    html = _part(rendered.html, "html", boundary)
+    html = _part(rendered.html, "html", boundary, pieces=rendered.html_pieces)
     if text is None or html is None:
         return None
     head = [b'Content-Type: multipart/alternative; boundary="' + boundary + b'"\r\nMIME-Version: 1.0\r\n',

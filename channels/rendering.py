@@ -34,6 +34,9 @@ class Rendered:
     subject: str
     html: str
     text: str
+    # What `html` joins, literal parts being the version's own str objects, so a sender can cache
+    # their encoding per version; empty when conditional blocks rewrote the joined HTML.
+    html_pieces: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=256)
@@ -73,14 +76,17 @@ def render(prep: Prepared, *, person: Any, context: dict[str, Any], delivery_id:
             return special[token.path]
         return person_value(token)
 
-    html = templating.render(prep.html, value, escape=True)
+    html_pieces = tuple(templating.render_pieces(prep.html, value, escape=True))
+    html = "".join(html_pieces)
     text = templating.render(prep.text, value, escape=False)
     if prep.conditions:
         keep = {i: segments.matches(query, person=person, payload=context.get("trigger"), now=now)
                 for i, query in enumerate(prep.conditions)}
         html, text = _drop_false_conditions(html, keep), _drop_false_conditions(text, keep)
+        html_pieces = ()
     subject = templating.render(prep.subject, value, escape=False)
-    return Rendered(subject=subject.replace("\r", " ").replace("\n", " "), html=html, text=text)
+    return Rendered(subject=subject.replace("\r", " ").replace("\n", " "), html=html, text=text,
+                    html_pieces=html_pieces)
 
 
 def _special_values(prep: Prepared, person: Any, delivery_id: int | None,

@@ -37,6 +37,8 @@ Person = Contact | Lead
 MAX_ATTEMPTS = 5
 STALE_CLAIM = datetime.timedelta(minutes=10)
 Row = TypeVar("Row", bound=models.Model)
+UNSENT_CONTENT = ("version__blocks", "version__html", "version__text", "version__links", "version__conditions",
+                  "email__blocks")
 
 
 # --- Authoring --------------------------------------------------------------------------------------
@@ -240,9 +242,12 @@ def send_queued(*, now: datetime.datetime, limit: int = 200) -> int:
                  now=now)
     if not ids:
         return 0
+    # The version's content is rendered from the per-process cache (rendering.prepared): fetching
+    # it with every row would move ~70 KB per message from the database.
     deliveries = list(
         Delivery.objects.filter(id__in=ids).select_related(
             "version", "email__sender", "email__brand", "email__topic", "contact__account", "lead__account")
+        .defer(*UNSENT_CONTENT)
     )
     states = dict(AddressState.objects.filter(address__in=[d.to_address.lower() for d in deliveries if d.to_address])
                   .exclude(status=AddressState.Status.VALID).values_list("address", "status"))

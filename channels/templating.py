@@ -82,6 +82,11 @@ def unknown_tokens(parts: Iterable[Part], *, attribute_keys: set[str]) -> list[s
 
 def render(parts: Iterable[Part], values: Callable[[Token], Any], *, escape: bool) -> str:
     """Join the parts, each token replaced by its value (or default when empty)."""
+    return "".join(render_pieces(parts, values, escape=escape))
+
+
+def render_pieces(parts: Iterable[Part], values: Callable[[Token], Any], *, escape: bool) -> list[str]:
+    """What `render` joins: the literal parts themselves (the same str objects) and each token's value."""
     out = []
     for part in parts:
         if isinstance(part, str):
@@ -95,7 +100,7 @@ def render(parts: Iterable[Part], values: Callable[[Token], Any], *, escape: boo
         if escape and not part.path.startswith(INTERNAL_PREFIX) and part.path not in SPECIAL:
             text = html.escape(text)
         out.append(text)
-    return "".join(out)
+    return out
 
 
 def person_values(person: Any, context: dict[str, Any]) -> Callable[[Token], Any]:

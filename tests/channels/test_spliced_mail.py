@@ -181,3 +181,28 @@ def test_a_rotated_secret_key_signs_with_the_new_key(settings, frozen_clock):
     settings.SECRET_KEY = "another-secret-key-for-this-test-only-0123456789abcdef"
     after = tracking.unsubscribe_token(7)
     assert before != after and after == signing.dumps({"d": 7}, salt=tracking.UNSUBSCRIBE, compress=True)
+
+
+def test_long_unfoldable_headers_stay_whole_on_one_line(make_email, sender, now, frozen_clock):
+    sender.from_email = "news@a-rather-long-subdomain.of-the-roastery.contoso-coffee.example.com"
+    sender.save()
+    delivery = queued(make_email(), now, email="someone.with.a.long.address@mail.contoso-coffee.example.com")
+    spliced, built = both(delivery, now)
+    assert_same_message(spliced, built)
+    head = spliced.split(b"\r\n\r\n", 1)[0].decode()
+    assert f"\r\nMessage-ID: {delivery.message_id}\r\n" in head and len(delivery.message_id) > 70
+
+
+def test_quoted_printable_pieces_decode_to_the_joined_html(make_email, now, frozen_clock):
+    """Long literal parts are encoded once and joined with per-recipient values by soft breaks."""
+    long_line = "<p>" + "Beans, roasted to order = fresh. " * 60 + "</p>"
+    greeting = "<p>Hi {{ contact.first_name }}  </p>"
+    email_ = make_email(blocks=[{"type": "text", "html": long_line + greeting + long_line}])
+    first = queued(email_, now, key="a", first_name="Ada  ")
+    second = queued(email_, now, key="b", first_name="Zoë")
+    for delivery in (first, second):
+        spliced, built = both(delivery, now)
+        assert_same_message(spliced, built)
+        assert max(len(line) for line in spliced.split(b"\r\n\r\n", 1)[1].split(b"\r\n")) <= 76
+        assert parse(spliced).get_body(preferencelist=("html",))["Content-Transfer-Encoding"] == "quoted-printable"
+    assert "Hi Zoë" in parse(both(second, now)[0]).get_body(preferencelist=("html",)).get_content()
