@@ -20,7 +20,7 @@ from django.db.models import Q, QuerySet
 
 from contacts.models import Contact, Lead, person_keys
 from journeys.engine.governance import Gates, exclusions, person_key
-from journeys.engine.runner import RELATED, exit_early, record_goals, step_safely
+from journeys.engine.runner import RELATED, exit_early, record_goals, step_many
 from journeys.models import Journey, JourneyRun, JourneySettings, JourneyVersion, StepLog, TriggerEvent
 from segments import services as segments
 
@@ -214,9 +214,8 @@ def _resumes(by_person: dict[PersonKey, TriggerEvent], people: Q, listeners: Lis
                 .select_related(*RELATED).prefetch_related("journey__exclusion_segments")
                 .select_for_update(of=("self",)))
     runs = [run for run in runs if by_person[person_key(run)].key == run.waiting_for]
-    gates = Gates(runs, settings=listeners.settings)
-    for run in runs:
-        step_safely(run, now=now, event=by_person[person_key(run)], gates=gates)
+    step_many(runs, now=now, gates=Gates(runs, settings=listeners.settings),
+              events={run.pk: by_person[person_key(run)] for run in runs})
 
 
 def accepting(journey: Journey, *, now: datetime.datetime) -> bool:
@@ -274,9 +273,7 @@ def _starts(wave: list[TriggerEvent], listeners: Listeners, *, now: datetime.dat
         if entering:
             new_runs += start_runs(journey, [(e.person, e.payload if journey.entry_trigger else {},
                                               entry_reason(journey, e)) for e in entering], now=now)
-    gates = Gates(new_runs, settings=listeners.settings)
-    for run in new_runs:
-        step_safely(run, now=now, gates=gates)
+    step_many(new_runs, now=now, gates=Gates(new_runs, settings=listeners.settings))
 
 
 def start_runs(journey: Journey, entrants: list[tuple[Person, dict[str, Any], dict[str, Any]]], *,

@@ -65,6 +65,10 @@ class Gates:
     def record_send(self, run: JourneyRun, *, now: datetime.datetime) -> None:
         self.sends(run, now=now).append(now)
 
+    def forget_sends(self) -> None:
+        """Reload recent sends when next asked (a rolled-back batch's sends did not happen)."""
+        self._sends = None
+
 
 def exclusions(journey: Journey, settings: JourneySettings) -> list[tuple[str, Segment]]:
     """The segments whose members may not be in this journey, with the reason code of each."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 import logging
 from typing import Any
@@ -98,15 +99,13 @@ def record_goals(reached: list[tuple[JourneyRun, dict[str, Any]]], *, now: datet
     ], source="journeys", now=now)
 
 
-def step(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None = None,
-         gates: Gates | None = None) -> None:
-    """Run tiles until the run waits or ends; saves the run. Call inside a transaction."""
-    gates = gates or Gates([run])
+def _advance(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None, gates: Gates,
+             pending: list[StepLog]) -> None:
+    """Run tiles until the run waits or ends, in memory: its step lines go to `pending`."""
     journey, tiles = run.journey, run.version.tiles["tiles"]
     goal = governance.reached_goal(run, gates)
     if goal is not None and not run.steps.filter(tile_key="$goal").exists():
         record_goals([(run, goal)], now=now)
-    pending: list[StepLog] = []
     for _ in range(MAX_TILES_PER_STEP):
         if run.state not in OPEN:
             break
@@ -124,12 +123,55 @@ def step(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None 
             break
     else:
         raise RuntimeError(f"more than {MAX_TILES_PER_STEP} tiles in one step: a loop without a wait?")
-    if pending:
+
+
+def _write_lines(lines: list[StepLog]) -> None:
+    if lines:
         try:
-            StepLog.objects.bulk_create(pending)
+            StepLog.objects.bulk_create(lines)
         except IntegrityError as exc:  # the log already has one of these steps: another worker did them
-            raise AlreadyDone(f"run {run.pk}") from exc
+            raise AlreadyDone(f"run {lines[0].run_id}") from exc
+
+
+def step(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None = None,
+         gates: Gates | None = None) -> None:
+    """Run tiles until the run waits or ends; saves the run. Call inside a transaction."""
+    pending: list[StepLog] = []
+    _advance(run, now=now, event=event, gates=gates or Gates([run]), pending=pending)
+    _write_lines(pending)
     run.save()
+
+
+# What a step changes on a run (restored when a batch falls back to stepping runs one by one).
+STATE = ("state", "tile_key", "attempt", "visits", "due_at", "waiting_for", "exit_reason", "finished_at", "error")
+
+
+def step_many(runs: list[JourneyRun], *, now: datetime.datetime, gates: Gates,
+              events: dict[int, TriggerEvent] | None = None) -> None:
+    """Step many runs in one savepoint, writing all their step lines in one INSERT and their new
+    state in one UPDATE. If any run fails, or another worker stepped one first, the batch is
+    rolled back and each run is stepped in a savepoint of its own (`step_safely`), so one broken
+    run still fails alone. `events`: the trigger event resuming a run, by run id."""
+    events = events or {}
+    if len(runs) < 2:
+        for run in runs:
+            step_safely(run, now=now, event=events.get(run.pk), gates=gates)
+        return
+    before = [{name: copy.deepcopy(getattr(run, name)) for name in STATE} for run in runs]
+    try:
+        with transaction.atomic():
+            pending: list[StepLog] = []
+            for run in runs:
+                _advance(run, now=now, event=events.get(run.pk), gates=gates, pending=pending)
+            _write_lines(pending)
+            JourneyRun.objects.bulk_update(runs, STATE)
+    except Exception:  # each run is stepped again alone; its own failure is logged there
+        for run, state in zip(runs, before, strict=True):
+            for name, value in state.items():
+                setattr(run, name, value)
+        gates.forget_sends()  # sends counted by the rolled-back attempt did not happen
+        for run in runs:
+            step_safely(run, now=now, event=events.get(run.pk), gates=gates)
 
 
 def step_safely(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None = None,
@@ -166,7 +208,5 @@ def advance_due_runs(*, now: datetime.datetime, limit: int) -> int:
     """Claim up to `limit` due runs and step each; returns how many were claimed."""
     with transaction.atomic():
         runs = claim_due(now=now, limit=limit)
-        gates = Gates(runs)
-        for run in runs:
-            step_safely(run, now=now, gates=gates)
+        step_many(runs, now=now, gates=Gates(runs))
     return len(runs)
