@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 import datetime
+import json
 import logging
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from journeys.engine import governance
 from journeys.engine.governance import Gates
@@ -146,6 +147,28 @@ def step(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None 
 STATE = ("state", "tile_key", "attempt", "visits", "due_at", "waiting_for", "exit_reason", "finished_at", "error")
 
 
+def save_states(runs: list[JourneyRun]) -> None:
+    """Write the STATE fields of many runs in one statement (on PostgreSQL an UPDATE … FROM
+    VALUES: Django's bulk_update builds a CASE per field and row, slower than the write itself)."""
+    if connection.vendor != "postgresql":
+        JourneyRun.objects.bulk_update(runs, STATE)
+        return
+    types = {"attempt": "integer", "visits": "jsonb", "due_at": "timestamptz", "exit_reason": "jsonb",
+             "finished_at": "timestamptz"}
+    rows, params = [], []
+    for run in runs:
+        rows.append("(" + ", ".join(["%s"] * (len(STATE) + 1)) + ")")
+        params.append(run.pk)
+        for name in STATE:
+            value = getattr(run, name)
+            params.append(json.dumps(value) if types.get(name) == "jsonb" and value is not None else value)
+    assignments = ", ".join(f"{name} = v.{name}::{types.get(name, 'text')}" for name in STATE)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {JourneyRun._meta.db_table} r SET {assignments} "
+                       f"FROM (VALUES {', '.join(rows)}) AS v(id, {', '.join(STATE)}) WHERE r.id = v.id::bigint",
+                       params)
+
+
 def step_many(runs: list[JourneyRun], *, now: datetime.datetime, gates: Gates,
               events: dict[int, TriggerEvent] | None = None) -> None:
     """Step many runs in one savepoint, writing all their step lines in one INSERT and their new
@@ -164,7 +187,7 @@ def step_many(runs: list[JourneyRun], *, now: datetime.datetime, gates: Gates,
             for run in runs:
                 _advance(run, now=now, event=events.get(run.pk), gates=gates, pending=pending)
             _write_lines(pending)
-            JourneyRun.objects.bulk_update(runs, STATE)
+            save_states(runs)
     except Exception:  # each run is stepped again alone; its own failure is logged there
         for run, state in zip(runs, before, strict=True):
             for name, value in state.items():

@@ -144,9 +144,10 @@ def send_email(run: JourneyRun, tile: Tile, step: Step) -> Outcome:
     held = governance.before_send(run, tile, step.gates, now=step.now, commercial=email.commercial)
     if held is not None:
         return held
+    version = step.gates.memo(("email version", email.pk), lambda: channels.latest_version(email))
     delivery = channels.queue_email(email, person=run.person, idempotency_key=idempotency_key(run),
                                     context={"trigger": run.context}, now=step.now, journey_id=step.journey.pk,
-                                    tile_key=run.tile_key)
+                                    tile_key=run.tile_key, version=version)
     if email.commercial:
         step.gates.record_send(run, now=step.now)
     return Next(tile["next"], {"code": "sent", "email": email.key, "delivery": delivery.pk})
