@@ -200,6 +200,9 @@ class JourneyRun(PersonRef):
             models.Index(fields=["journey", "lead"], name="journey_run_lead"),
             models.Index(fields=["contact", "waiting_for"], name="journey_run_wait_contact"),
             models.Index(fields=["lead", "waiting_for"], name="journey_run_wait_lead"),
+            # "does any run wait for this trigger?" (ingest.has_listeners) without a scan of every run
+            models.Index(fields=["waiting_for"], condition=models.Q(waiting_for__isnull=False),
+                         name="journey_run_waiting_for"),
         ]
 
     def __str__(self) -> str:
