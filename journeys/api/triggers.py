@@ -219,14 +219,14 @@ class TriggerViewSet(GenericViewSet):
             if retry_after is not None:
                 return _replay(idempotency_key) or _rate_limited(retry_after)
             try:
-                event, replayed = ingest.fire(trigger.custom, payload, idempotency_key=idempotency_key,
-                                              source=_source(request), now=now)
+                event = ingest.fire(trigger.custom, payload, idempotency_key=idempotency_key,
+                                    source=_source(request), now=now)
             except ingest.StaleTrigger:
                 ingest.give_back_rate(key, 1, now=now)
                 continue  # read the trigger again and judge the event by what it says now
             except ingest.PersonNotFound as exc:
                 return Response({trigger.custom.person_field: [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
-            if replayed:
+            if not event.new:  # a replay: the first event, not counted against the rate
                 ingest.give_back_rate(key, 1, now=now)
                 return Response(_fired(event), status=status.HTTP_202_ACCEPTED,
                                 headers={"Idempotent-Replayed": "true"})
@@ -257,8 +257,8 @@ class TriggerViewSet(GenericViewSet):
                                       idempotency_key=f"api:{item['key']}:{item['idempotency_key']}"
                                       if item.get("idempotency_key") else None)
                       for index, item in enumerate(items)]
-        events = ingest.publish_many(new_events, source=_source(request), now=now, checked=True)
-        accepted = sum(1 for e in {e.pk: e for e in events}.values() if e.occurred_at == now)
+        events = ingest.store_many(new_events, source=_source(request), now=now)
+        accepted = sum(event.new for event in events)
         times: dict[Any, str] = {}
         return Response({"accepted": accepted, "duplicates": len(events) - accepted,
                          "events": [_fired(e, times) for e in events]}, status=status.HTTP_202_ACCEPTED)
@@ -276,7 +276,7 @@ class TriggerChanging(APIException):
 _TIME = serializers.DateTimeField()
 
 
-def _fired(event: TriggerEvent, times: dict[Any, str] | None = None) -> dict[str, Any]:
+def _fired(event: ingest.StoredEvent, times: dict[Any, str] | None = None) -> dict[str, Any]:
     """FiredSerializer(event).data, without a serializer per event (`times` memoizes the time's text)."""
     if times is None:
         return {"id": event.pk, "key": event.key, "contact": event.contact_id, "lead": event.lead_id,
