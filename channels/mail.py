@@ -140,7 +140,8 @@ def _part(text: str, subtype: str, boundary: bytes, *, pieces: tuple[str, ...] =
     """One text part with CRLF line ends, 7bit/8bit unless a line is too long for SMTP, then
     quoted-printable (EmailMessage's rule), from `pieces` when given. None if the body happens to
     hold the boundary."""
-    text = _lf(text)
+    if "\r" in text:  # a CR split between two pieces would not read as one line end: join first
+        text, pieces = _lf(text), ()
     body = text.encode()
     if max(map(len, body.split(b"\n"))) > RFC5322_EMAIL_LINE_LENGTH_LIMIT:
         cte = "quoted-printable"

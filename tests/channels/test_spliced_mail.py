@@ -206,3 +206,11 @@ def test_quoted_printable_pieces_decode_to_the_joined_html(make_email, now, froz
         assert max(len(line) for line in spliced.split(b"\r\n\r\n", 1)[1].split(b"\r\n")) <= 76
         assert parse(spliced).get_body(preferencelist=("html",))["Content-Transfer-Encoding"] == "quoted-printable"
     assert "Hi Zoë" in parse(both(second, now)[0]).get_body(preferencelist=("html",)).get_content()
+
+
+def test_carriage_returns_in_values_become_line_ends_once(make_email, now, frozen_clock):
+    long_line = "<p>" + "Beans, roasted to order. " * 60 + "</p>"
+    email_ = make_email(blocks=[{"type": "text", "html": long_line + "<p>{{ contact.first_name }}</p>"}])
+    delivery = queued(email_, now, first_name="Ada\r\rLovelace\r\n")
+    spliced, built = both(delivery, now)
+    assert_same_message(spliced, built)
