@@ -82,16 +82,17 @@ def get(key: str) -> Trigger | None:
     return _custom(row) if row is not None else None
 
 
-def get_recent(key: str) -> Trigger | None:
+def get_recent(key: str, *, fresh: bool = False) -> Trigger | None:
     """`get(key)` for the intake API, where one request carries one event: a custom trigger's
     definition is kept per process for RECENT_SECONDS, and dropped at once when this process saves
     or deletes a custom trigger. The intake's INSERT re-checks the row's `updated_at`, so an event
-    is never stored against a definition changed meanwhile elsewhere. Unknown keys are not kept."""
+    is never stored against a definition changed meanwhile elsewhere. Unknown keys are not kept.
+    `fresh`: read the row now (and keep that)."""
     if key in _registry:
         return _registry[key]
     now = time.monotonic()
     kept = _recent.get(key)
-    if kept is not None and now - kept[0] < RECENT_SECONDS:
+    if kept is not None and not fresh and now - kept[0] < RECENT_SECONDS:
         return kept[1]
     trigger = get(key)
     if trigger is None:

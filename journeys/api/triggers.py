@@ -147,9 +147,8 @@ def fireable(trigger: triggers.Trigger) -> bool:
     return trigger.custom is not None and trigger.custom.kind == CustomTrigger.Kind.API
 
 
-def _trigger_or_404(key: str, *, recent: bool = False) -> triggers.Trigger:
-    """The trigger; with `recent`, this process's copy of a custom trigger may be a few seconds old."""
-    trigger = triggers.get_recent(key) if recent else triggers.get(key)
+def _trigger_or_404(key: str) -> triggers.Trigger:
+    trigger = triggers.get(key)
     if trigger is None:
         raise NotFound(f"No trigger {key!r}. GET /api/triggers/ lists them.")
     return trigger
@@ -199,10 +198,13 @@ class TriggerViewSet(GenericViewSet):
         # One request per event, hundreds a second: the trigger's definition and the API key come from
         # short-lived per-process copies, and the event is one INSERT that re-checks the definition.
         for attempt in range(STALE_ATTEMPTS):
-            if attempt:
-                triggers.forget_recent()
-            trigger = _trigger_or_404(key, recent=True)
+            trigger = triggers.get_recent(key, fresh=attempt > 0)
+            if trigger is None:
+                raise NotFound(f"No trigger {key!r}. GET /api/triggers/ lists them.")
+            # A refusal is judged again by the row as it is now: this process's copy may be old.
             if not fireable(trigger):
+                if attempt == 0 and trigger.custom is not None:
+                    continue
                 return _not_fired_by_api(trigger)
             payload = _fire_payload(request.data)
             header = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
@@ -212,6 +214,8 @@ class TriggerViewSet(GenericViewSet):
             idempotency_key = f"api:{key}:{header}" if header else None
             # A retry gets the first answer whatever changed since (the payload's validity, the rate).
             errors = triggers.field_errors(trigger.schema, payload)
+            if errors and attempt == 0:
+                continue
             if errors:
                 return _replay(idempotency_key) or Response(_by_field(errors), status=status.HTTP_400_BAD_REQUEST)
             now = timezone.now()

@@ -70,6 +70,16 @@ def test_a_trigger_changed_elsewhere_is_read_again_before_the_event_is_stored(ap
     assert TriggerEvent.objects.count() == 2
 
 
+def test_a_refusal_is_judged_again_by_the_trigger_as_it_is_now(api, visit):
+    """A kept copy never refuses what the trigger, changed elsewhere, now accepts."""
+    ContactFactory(email=ADA)
+    assert fire(api, {"email": ADA, "store": "Oslo"}).status_code == 202
+    optional = [{**attribute, "required": False} for attribute in visit.attributes]
+    CustomTrigger.objects.filter(pk=visit.pk).update(attributes=optional,
+                                                     updated_at=timezone.now() + datetime.timedelta(seconds=1))
+    assert fire(api, {"email": ADA}).status_code == 202
+
+
 def test_a_trigger_saved_in_this_process_is_read_again_at_once(api, visit):
     ContactFactory(email=ADA)
     assert fire(api, {"email": ADA, "store": "Oslo"}).status_code == 202
