@@ -19,7 +19,6 @@ import uuid
 from email.utils import make_msgid
 from typing import Any, TypeVar
 
-from celery import Task
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
@@ -27,6 +26,7 @@ from django.db.models import F, QuerySet
 
 from channels import compose, mail, rendering, tasks, templating, webhooks
 from channels.models import AddressState, ContentBlock, Delivery, Email, EmailVersion, WebhookDelivery, WebhookEndpoint
+from config.wake import wake_on_commit
 from contacts import services as people
 from contacts.hooks import report_people_changed
 from contacts.models import Channel, Contact, CustomAttribute, Interaction, Lead, person_keys
@@ -159,14 +159,6 @@ def _insert_once(row: Row) -> tuple[Row, bool]:
     return row, True
 
 
-def wake_after_commit(task: Task) -> None:
-    """Run `task` once after the caller's transaction commits, however many rows it queued."""
-    connection = transaction.get_connection()
-    if connection.in_atomic_block and any(func == task.delay for _sids, func, _robust in connection.run_on_commit):
-        return
-    transaction.on_commit(task.delay)
-
-
 def _insert_delivery(delivery: Delivery) -> bool:
     """INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id: one statement, no savepoint,
     and a concurrent insert of the same key waits for that transaction rather than failing ours.
@@ -206,7 +198,7 @@ def queue_email(email: Email, *, person: Person, idempotency_key: str, context: 
     )
     if not _insert_delivery(delivery):
         return Delivery.objects.get(idempotency_key=idempotency_key)
-    wake_after_commit(tasks.send_queued)
+    wake_on_commit(tasks.send_queued, once_per_transaction=True)
     return delivery
 
 
@@ -321,7 +313,7 @@ def queue_webhook(endpoint: WebhookEndpoint, *, person: Person, payload: dict[st
         next_attempt_at=now,
     ))
     if created:
-        wake_after_commit(tasks.send_queued_webhooks)
+        wake_on_commit(tasks.send_queued_webhooks, once_per_transaction=True)
     return delivery
 
 
@@ -388,7 +380,7 @@ def retry_webhooks_now(deliveries: QuerySet, *, now: datetime.datetime) -> int:
     count = deliveries.filter(status__in=[WebhookDelivery.Status.FAILED, WebhookDelivery.Status.RETRYING]).update(
         status=WebhookDelivery.Status.QUEUED, next_attempt_at=now)
     if count:
-        wake_after_commit(tasks.send_queued_webhooks)
+        wake_on_commit(tasks.send_queued_webhooks, once_per_transaction=True)
     return count
 
 

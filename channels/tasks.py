@@ -4,15 +4,17 @@ from celery import shared_task
 from django.utils import timezone
 
 from channels import services
+from config.wake import wake, woken
 
 
 @shared_task
 def send_queued(limit: int = 200) -> int:
     """Send one batch; a full batch means more are waiting, so the next batch is queued at once
     rather than at the next beat."""
+    woken(send_queued)
     sent = services.send_queued(now=timezone.now(), limit=limit)
     if sent >= limit:
-        send_queued.delay(limit)
+        wake(send_queued)
     return sent
 
 
@@ -23,9 +25,10 @@ def sweep_stale_claims() -> int:
 
 @shared_task
 def send_queued_webhooks(limit: int = 50) -> int:
+    woken(send_queued_webhooks)
     sent = services.send_queued_webhooks(now=timezone.now(), limit=limit)
     if sent >= limit:
-        send_queued_webhooks.delay(limit)
+        wake(send_queued_webhooks)
     return sent
 
 

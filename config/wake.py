@@ -49,6 +49,17 @@ def woken(task: Task) -> None:
         cache.delete(_flag(task))
 
 
-def wake_on_commit(task: Task) -> None:
-    """`wake(task)` after the caller's transaction commits (and not at all if it rolls back)."""
-    transaction.on_commit(lambda: wake(task))
+def wake_on_commit(task: Task, *, once_per_transaction: bool = False) -> None:
+    """`wake(task)` after the caller's transaction commits (and not at all if it rolls back).
+    `once_per_transaction`: callers that queue many rows in one transaction (a journey batch
+    queueing its emails) register one wake-up for them all."""
+    connection = transaction.get_connection()
+    if once_per_transaction and connection.in_atomic_block and any(
+            getattr(func, "wakes", None) is task for _sids, func, _robust in connection.run_on_commit):
+        return
+
+    def after_commit() -> None:
+        wake(task)
+
+    after_commit.wakes = task
+    transaction.on_commit(after_commit)
