@@ -19,10 +19,10 @@ from journeys import api as journeys_api
 from segments import api as segments_api
 
 router = DefaultRouter()
+journeys_api.register(router)  # first: firing triggers is the API's hottest path (patterns are tried in order)
 contacts_api.register(router)
 segments_api.register(router)
 channels_api.register(router)
-journeys_api.register(router)
 
 
 DOCS_CONTENT_SECURITY_POLICY = (

@@ -7,6 +7,8 @@ from config import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # The API first: integrations call it at high rates, and every pattern tried before it costs.
+    path("api/", include("config.api")),
     path("section/<slug:section>/", views.section_not_built, name="section"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -17,7 +19,6 @@ urlpatterns = [
     # Forms and landing pages: the marketer's pages and the public /f/<slug>/ and /p/<slug>/.
     path("", include("contacts.webforms.urls")),
     path("", include("channels.urls")),
-    path("api/", include("config.api")),
     path("admin/", admin.site.urls),
     # Hosted email providers post delivery, bounce and complaint webhooks here (django-anymail).
     path("anymail/", include("anymail.urls")),
