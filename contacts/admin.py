@@ -9,6 +9,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
 from contacts import imports
+from contacts.auth import forget_recent_keys
 from contacts.models import (
     Account,
     APIKey,
@@ -258,6 +259,7 @@ class APIKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset) -> None:
         count = queryset.update(revoked=True)
+        forget_recent_keys()  # this process stops accepting them at once (others within seconds)
         self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
 
 

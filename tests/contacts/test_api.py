@@ -77,7 +77,7 @@ def test_a_key_that_has_not_expired_yet_works(marketer):
 def test_a_wrong_key_is_rejected(marketer_key, tamper):
     marker, prefix, secret = marketer_key.split("_", 2)
     raw_key = {
-        "wrong_secret": f"{marker}_{prefix}_x{secret[1:]}",
+        "wrong_secret": f"{marker}_{prefix}_{'y' if secret.startswith('x') else 'x'}{secret[1:]}",
         "unknown_prefix": f"{marker}_00000000_{secret}",
         "garbage": "not-a-key",
     }[tamper]

@@ -89,3 +89,10 @@ def test_other_endpoints_read_the_key_on_every_request(key):
     assert client.get("/api/triggers/").status_code == 200
     APIKey.objects.filter(pk=key.pk).update(revoked=True)
     assert client.get("/api/triggers/").status_code == 401
+
+
+def test_a_key_revoked_by_the_admin_action_is_refused_at_once(key, admin_client):
+    assert fire(key.raw).status_code == 202
+    response = admin_client.post("/admin/contacts/apikey/", {"action": "revoke", "_selected_action": [key.pk]})
+    assert response.status_code == 302
+    assert fire(key.raw).status_code == 401
