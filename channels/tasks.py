@@ -4,18 +4,14 @@ from celery import shared_task
 from django.utils import timezone
 
 from channels import services
-from config.wake import wake, woken
+from config.wake import drain
 
 
 @shared_task
 def send_queued(limit: int = 200) -> int:
-    """Send one batch; a full batch means more are waiting, so the next batch is queued at once
-    rather than at the next beat."""
-    woken(send_queued)
-    sent = services.send_queued(now=timezone.now(), limit=limit)
-    if sent >= limit:
-        wake(send_queued)
-    return sent
+    """Send a batch of queued messages; a full batch wakes another worker for the rest
+    (config.wake.drain)."""
+    return drain(send_queued, lambda: services.send_queued(now=timezone.now(), limit=limit), limit=limit)
 
 
 @shared_task
@@ -25,11 +21,8 @@ def sweep_stale_claims() -> int:
 
 @shared_task
 def send_queued_webhooks(limit: int = 50) -> int:
-    woken(send_queued_webhooks)
-    sent = services.send_queued_webhooks(now=timezone.now(), limit=limit)
-    if sent >= limit:
-        wake(send_queued_webhooks)
-    return sent
+    return drain(send_queued_webhooks, lambda: services.send_queued_webhooks(now=timezone.now(), limit=limit),
+                 limit=limit)
 
 
 @shared_task

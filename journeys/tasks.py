@@ -7,7 +7,7 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from config.wake import wake, wake_on_commit, woken
+from config.wake import drain, wake_on_commit
 from journeys import engine
 
 DISPATCH_BATCH = 200  # events per dispatch transaction
@@ -22,13 +22,9 @@ def dispatch_on_commit(event_ids: list[int], *, now: datetime.datetime) -> None:
 
 @shared_task
 def dispatch_waiting(limit: int = DISPATCH_BATCH) -> int:
-    """Dispatch the waiting events, oldest first, a batch per transaction; a full batch wakes
-    another worker for the rest at once."""
-    woken(dispatch_waiting)
-    done = engine.dispatch_waiting(limit=limit)
-    if done >= limit:
-        wake(dispatch_waiting)
-    return done
+    """Dispatch up to a batch of waiting events, oldest first, in one transaction; a full batch
+    wakes another worker for the rest (config.wake.drain)."""
+    return drain(dispatch_waiting, lambda: engine.dispatch_waiting(limit=limit), limit=limit)
 
 
 @shared_task

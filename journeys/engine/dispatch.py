@@ -55,9 +55,11 @@ def dispatch_pending(*, now: datetime.datetime, older_than: datetime.timedelta, 
 
 def _dispatch(events: QuerySet, *, now: datetime.datetime | None, limit: int | None = None) -> int:
     with transaction.atomic():
-        claim = (events.filter(dispatched_at__isnull=True).select_related("contact", "lead")
-                 .order_by("occurred_at", "id").select_for_update(skip_locked=True, of=("self",)))
-        batch = list(claim[:limit] if limit else claim)
+        claim = (events.filter(dispatched_at__isnull=True).order_by("occurred_at", "id")
+                 .select_for_update(skip_locked=True).values_list("pk", flat=True))
+        ids = list(claim[:limit] if limit else claim)
+        batch = list(TriggerEvent.objects.filter(pk__in=ids).select_related("contact", "lead")
+                     .order_by("occurred_at", "id"))
         if not batch:
             return 0  # dispatched already (or being dispatched by another worker): harmless
         listeners = Listeners.of(batch)

@@ -21,7 +21,10 @@ class TriggerEvent(PersonRef):
         ordering = ["-occurred_at", "-id"]
         indexes = [
             models.Index(fields=["key", "occurred_at"], name="trigger_event_key"),
-            models.Index(fields=["dispatched_at", "occurred_at"], name="trigger_event_undispatched"),
+            # The dispatcher's claim: waiting events, oldest first. Partial, so an ordered scan with a
+            # LIMIT reads only waiting events (and skips the dead entries of dispatched ones).
+            models.Index(fields=["occurred_at", "id"], condition=models.Q(dispatched_at__isnull=True),
+                         name="trigger_event_waiting"),
             models.Index(fields=["occurred_at"], name="trigger_event_time"),  # the recent events list
         ]
 
