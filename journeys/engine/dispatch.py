@@ -211,9 +211,11 @@ def _exits(by_person: dict[PersonKey, TriggerEvent], people: Q, listeners: Liste
 
 def _resumes(by_person: dict[PersonKey, TriggerEvent], people: Q, listeners: Listeners, *,
              now: datetime.datetime) -> None:
-    runs = list(JourneyRun.objects.filter(people, state=JourneyRun.State.WAITING, waiting_for__in=listeners.keys,
-                                          journey__status=Journey.Status.LIVE)
-                .select_related(*RELATED).prefetch_related("journey__exclusion_segments")
+    waiting = JourneyRun.objects.filter(people, state=JourneyRun.State.WAITING, waiting_for__in=listeners.keys,
+                                        journey__status=Journey.Status.LIVE)
+    if not waiting.values_list("pk", flat=True)[:1]:
+        return  # the usual case, asked cheaply: loading runs with all they step with costs more
+    runs = list(waiting.select_related(*RELATED).prefetch_related("journey__exclusion_segments")
                 .select_for_update(of=("self",)))
     runs = [run for run in runs if by_person[person_key(run)].key == run.waiting_for]
     step_many(runs, now=now, gates=Gates(runs, settings=listeners.settings),
