@@ -1,11 +1,12 @@
 """Trigger fixtures: the journey and email fixtures, API clients, and a way to run after-commit work."""
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from contacts.models import APIKey
 from journeys import triggers
-from journeys.models import TriggerEvent
+from journeys.models import CustomTrigger, TriggerEvent
 from tests.journeys.conftest import (  # noqa: F401  (fixtures, requested by name)
     brand,
     fresh_render_cache,
@@ -45,3 +46,20 @@ def api(marketer):
     raw_key = key.generate()
     key.save()
     return Client(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_counters():
+    """Fair-use counters live in the cache: each test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def visit(db):
+    """A custom trigger fired by integrations, naming the person by email."""
+    return CustomTrigger.objects.create(name="Store visit", key="store.visited", person_field="email",
+                                        attributes=[{"name": "store", "type": "text", "required": True},
+                                                    {"name": "minutes", "type": "integer"},
+                                                    {"name": "day", "type": "date"}])

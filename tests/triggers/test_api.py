@@ -2,7 +2,6 @@
 custom trigger CRUD and recent events with the journeys they touched."""
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -15,19 +14,6 @@ from tests.factories import ContactFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fresh_rate_counters():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def visit(db):
-    return CustomTrigger.objects.create(name="Store visit", key="store.visited", person_field="email",
-                                        attributes=[{"name": "store", "type": "text", "required": True},
-                                                    {"name": "minutes", "type": "integer"},
-                                                    {"name": "day", "type": "date"}])
 
 
 def fire(api, key, payload, **headers):

@@ -4,29 +4,17 @@ in order (first events for keys seen before), and odd bodies get the serializer'
 import json
 
 import pytest
-from django.core.cache import cache
 
 from journeys import ingest
 from journeys.api.triggers import BatchSerializer, FiredSerializer
 from journeys.ingest import NewEvent
-from journeys.models import CustomTrigger, TriggerEvent
+from journeys.models import TriggerEvent
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
 BATCH = "/api/triggers/batch/"
 
 
-@pytest.fixture(autouse=True)
-def fresh_rate_counters():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def visit(db):
-    return CustomTrigger.objects.create(name="Store visit", key="store.visited", person_field="email",
-                                        attributes=[{"name": "store", "type": "text", "required": True}])
 
 
 def post(api, events):

@@ -4,7 +4,6 @@ INSERT, and a retry (same Idempotency-Key) answered with the first event whateve
 import datetime
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from contacts.models import Lead
@@ -17,18 +16,6 @@ pytestmark = pytest.mark.django_db
 ADA = "ada@example.com"
 
 
-@pytest.fixture(autouse=True)
-def fresh_rate_counters():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def visit(db):
-    return CustomTrigger.objects.create(name="Store visit", key="store.visited", person_field="email",
-                                        attributes=[{"name": "store", "type": "text", "required": True},
-                                                    {"name": "minutes", "type": "integer"}])
 
 
 def fire(api, payload, key="store.visited", **headers):
