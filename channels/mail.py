@@ -18,9 +18,11 @@ import datetime
 import email.message
 import io
 import logging
+import queue
 import re
 import secrets
 import smtplib
+import threading
 from dataclasses import dataclass
 from email.generator import BytesGenerator
 from email.policy import compat32
@@ -201,12 +203,27 @@ class Sender:
         return _signed(raw, sender)
 
 
+PER_LANE = 10  # messages per SMTP connection before another is opened, up to WAYMARK_SMTP_CONNECTIONS
+
+
 def send_batch(deliveries: list[Delivery], *, now: datetime.datetime) -> tuple[list[Delivery], list[tuple]]:
-    """Send over one connection. Returns (sent, [(delivery, error)]); a dropped connection fails the
-    rest of the batch back to the queue."""
+    """Send the batch; returns (sent, [(delivery, error)]). With Django's SMTP backend, a batch of
+    more than PER_LANE messages goes out over several connections at once (up to
+    WAYMARK_SMTP_CONNECTIONS): the server's answers to one message's commands no longer wait on
+    another's, and messages are rendered here while earlier ones are on the wire. A dropped
+    connection fails what it held back to the queue; the other connections carry on."""
     if not deliveries:
         return [], []
+    outgoing = Sender()
     connection = get_connection(fail_silently=False)
+    lanes = min(settings.WAYMARK_SMTP_CONNECTIONS, -(-len(deliveries) // PER_LANE))
+    if not isinstance(connection, SMTPBackend) or lanes < 2:
+        return _send_over_one(connection, deliveries, outgoing, now=now)
+    return _send_in_lanes(lanes, deliveries, outgoing, now=now)
+
+
+def _send_over_one(connection, deliveries: list[Delivery], outgoing: Sender, *,
+                   now: datetime.datetime) -> tuple[list[Delivery], list[tuple]]:
     sent: list[Delivery] = []
     failed: list[tuple[Delivery, str]] = []
     try:
@@ -214,7 +231,6 @@ def send_batch(deliveries: list[Delivery], *, now: datetime.datetime) -> tuple[l
     except (OSError, smtplib.SMTPException) as exc:
         logger.warning("mail server unavailable: %s", exc)
         return [], [(d, f"mail server unavailable: {exc}") for d in deliveries]
-    outgoing = Sender()
     try:
         for index, delivery in enumerate(deliveries):
             try:
@@ -232,8 +248,72 @@ def send_batch(deliveries: list[Delivery], *, now: datetime.datetime) -> tuple[l
             except smtplib.SMTPException as exc:
                 failed.append((delivery, f"{exc.__class__.__name__}: {exc}"))
     finally:
+        _close(connection)
+    return sent, failed
+
+
+def _close(connection) -> None:
+    try:
+        connection.close()
+    except (OSError, smtplib.SMTPException):
+        pass
+
+
+def _send_in_lanes(lanes: int, deliveries: list[Delivery], outgoing: Sender, *,
+                   now: datetime.datetime) -> tuple[list[Delivery], list[tuple]]:
+    """Render here (database reads stay in this thread) and hand each message's bytes to whichever
+    of `lanes` SMTP connections is free. A lane that cannot connect, or loses its connection,
+    stops; once every lane has stopped, the messages left go back to the queue."""
+    work: queue.SimpleQueue[tuple[Delivery, bytes] | None] = queue.SimpleQueue()
+    sent: list[Delivery] = []
+    failed: list[tuple[Delivery, str]] = []
+    stopped: list[str] = []  # why each stopped lane stopped
+
+    def lane() -> None:
+        connection = get_connection(fail_silently=False)
         try:
-            connection.close()
-        except (OSError, smtplib.SMTPException):
-            pass
+            connection.open()
+        except (OSError, smtplib.SMTPException) as exc:
+            stopped.append(f"mail server unavailable: {exc}")
+            return
+        try:
+            while (item := work.get()) is not None:
+                delivery, raw = item
+                try:
+                    connection.connection.sendmail(delivery.email.sender.from_email, [delivery.to_address], raw)
+                    sent.append(delivery)
+                except smtplib.SMTPRecipientsRefused as exc:
+                    failed.append((delivery, f"recipient refused: {exc.recipients}"))
+                except (smtplib.SMTPServerDisconnected, ConnectionError, OSError) as exc:
+                    failed.append((delivery, f"connection lost: {exc}"))
+                    stopped.append(f"connection lost: {exc}")
+                    return
+                except smtplib.SMTPException as exc:
+                    failed.append((delivery, f"{exc.__class__.__name__}: {exc}"))
+        finally:
+            _close(connection)
+
+    threads = [threading.Thread(target=lane, name=f"smtp-{n}", daemon=True) for n in range(lanes)]
+    for thread in threads:
+        thread.start()
+    rendered = 0
+    try:
+        for delivery in deliveries:
+            if len(stopped) == lanes:
+                break
+            work.put((delivery, outgoing.raw(delivery, now=now)))
+            rendered += 1
+    finally:
+        for _ in threads:
+            work.put(None)
+        for thread in threads:
+            thread.join()
+    if stopped:
+        logger.warning("SMTP: %d of %d connections stopped: %s", len(stopped), lanes, stopped[0])
+    reason = stopped[-1] if stopped else "connection lost"
+    while not work.empty():  # what no lane took (every lane stopped)
+        item = work.get_nowait()
+        if item is not None:
+            failed.append((item[0], reason))
+    failed += [(delivery, reason) for delivery in deliveries[rendered:]]
     return sent, failed

@@ -16,8 +16,9 @@ import datetime
 import logging
 import random
 import uuid
+from collections.abc import Sequence
 from email.utils import make_msgid
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -37,6 +38,7 @@ Person = Contact | Lead
 MAX_ATTEMPTS = 5
 STALE_CLAIM = datetime.timedelta(minutes=10)
 Row = TypeVar("Row", bound=models.Model)
+INSERT_CHUNK = 1000  # deliveries per INSERT (PostgreSQL takes at most 65,535 parameters a statement)
 UNSENT_CONTENT = ("version__blocks", "version__html", "version__text", "version__links", "version__conditions",
                   "email__blocks")
 
@@ -159,47 +161,87 @@ def _insert_once(row: Row) -> tuple[Row, bool]:
     return row, True
 
 
-def _insert_delivery(delivery: Delivery) -> bool:
-    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id: one statement, no savepoint,
-    and a concurrent insert of the same key waits for that transaction rather than failing ours.
-    Sets the new row's id and returns True, or False when the key is already taken."""
+def _insert_deliveries(deliveries: list[Delivery]) -> list[Delivery]:
+    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING: one statement for the lot, no
+    savepoint, and a concurrent insert of the same key waits for that transaction rather than
+    failing ours. Returns the row stored under each one's key, in order: the new row (its id set),
+    or the first one stored under that key (by an earlier call, or earlier in this list)."""
     meta = Delivery._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     connection = transaction.get_connection()
     ops = connection.ops
+    row = f"({', '.join(['%s'] * len(fields))})"
+    key_column = ops.quote_name(meta.get_field("idempotency_key").column)
     sql = (f"INSERT INTO {ops.quote_name(meta.db_table)} ({', '.join(ops.quote_name(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))}) "
-           f"ON CONFLICT ({ops.quote_name(meta.get_field('idempotency_key').column)}) DO NOTHING "
-           f"RETURNING {ops.quote_name(meta.pk.column)}")
-    params = [field.get_db_prep_save(field.pre_save(delivery, add=True), connection) for field in fields]
+           f"VALUES {', '.join([row] * len(deliveries))} ON CONFLICT ({key_column}) DO NOTHING "
+           f"RETURNING {ops.quote_name(meta.pk.column)}, {key_column}")
+    params = [field.get_db_prep_save(field.pre_save(delivery, add=True), connection)
+              for delivery in deliveries for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    delivery.pk = row[0]
-    delivery._state.adding, delivery._state.db = False, connection.alias
-    return True
+        new = dict((key, pk) for pk, key in cursor.fetchall())
+    stored: dict[str, Delivery] = {}
+    for delivery in deliveries:
+        pk = new.pop(delivery.idempotency_key, None)
+        if pk is not None:
+            delivery.pk = pk
+            delivery._state.adding, delivery._state.db = False, connection.alias
+            stored[delivery.idempotency_key] = delivery
+    taken = [d.idempotency_key for d in deliveries if d.idempotency_key not in stored]
+    if taken:
+        stored |= Delivery.objects.in_bulk(taken, field_name="idempotency_key")
+    return [stored[delivery.idempotency_key] for delivery in deliveries]
+
+
+class EmailToQueue(NamedTuple):
+    """One message for `queue_emails`: what `queue_email` takes, as a row."""
+
+    email: Email
+    person: Person
+    idempotency_key: str
+    context: dict[str, Any] | None = None
+    journey_id: int | None = None
+    tile_key: str = ""
+    version: EmailVersion | None = None
+
+
+def queue_emails(messages: Sequence[EmailToQueue], *, now: datetime.datetime) -> list[Delivery]:
+    """Queue many messages in the caller's transaction in one INSERT (a journey batch's sends);
+    returns one Delivery per message, in order, and a key queued before gives that first Delivery.
+    A message without `version` is sent as its email's latest published version."""
+    if not messages:
+        return []
+    versions: dict[int, EmailVersion | None] = {}
+    deliveries = []
+    for message in messages:
+        email, person = message.email, message.person
+        version = message.version
+        if version is None:
+            if email.pk not in versions:
+                versions[email.pk] = latest_version(email)
+            version = versions[email.pk]
+        if version is None:
+            raise ValidationError(f"The email {email.name!r} has no published version yet.")
+        deliveries.append(Delivery(
+            **person_keys(person), email=email, version=version, idempotency_key=message.idempotency_key,
+            to_address=person.email or "", context=message.context or {}, journey_id=message.journey_id,
+            tile_key=message.tile_key, queued_at=now, message_id=make_msgid(domain=email.sender.domain),
+        ))
+    stored = [row for start in range(0, len(deliveries), INSERT_CHUNK)
+              for row in _insert_deliveries(deliveries[start:start + INSERT_CHUNK])]
+    if any(row is new for row, new in zip(stored, deliveries, strict=True)):
+        wake_on_commit(tasks.send_queued, once_per_transaction=True)
+    return stored
 
 
 def queue_email(email: Email, *, person: Person, idempotency_key: str, context: dict[str, Any] | None = None,
                 now: datetime.datetime, journey_id: int | None = None, tile_key: str = "",
                 version: EmailVersion | None = None) -> Delivery:
     """Queue one message in the caller's transaction; the same key twice returns the first Delivery.
-    One INSERT in the common case; a caller holding the latest published `version` (a journey
-    batch) passes it and saves the lookup."""
-    version = version or latest_version(email)
-    if version is None:
-        raise ValidationError(f"The email {email.name!r} has no published version yet.")
-    delivery = Delivery(
-        **person_keys(person), email=email, version=version, idempotency_key=idempotency_key,
-        to_address=person.email or "", context=context or {}, journey_id=journey_id, tile_key=tile_key,
-        queued_at=now, message_id=make_msgid(domain=email.sender.domain),
-    )
-    if not _insert_delivery(delivery):
-        return Delivery.objects.get(idempotency_key=idempotency_key)
-    wake_on_commit(tasks.send_queued, once_per_transaction=True)
-    return delivery
+    One INSERT in the common case; a caller holding the latest published `version` passes it and
+    saves the lookup. (Many at once: `queue_emails`.)"""
+    return queue_emails([EmailToQueue(email, person, idempotency_key, context, journey_id, tile_key, version)],
+                        now=now)[0]
 
 
 # --- Sending ----------------------------------------------------------------------------------------
@@ -290,7 +332,7 @@ def _record_delivered(deliveries: list[Delivery], *, now: datetime.datetime) -> 
                                             "tile_key": d.tile_key},
                         contact_id=d.contact_id, lead_id=d.lead_id)
         for d in deliveries
-    ], source="waymark", now=now)
+    ], source="waymark", now=now, unheard_as_dispatched=True)
 
 
 def _stale_claims(model: type[models.Model], *, now: datetime.datetime) -> QuerySet:

@@ -180,6 +180,8 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
+# SMTP connections a send batch opens at once (one per 10 messages, up to this many).
+WAYMARK_SMTP_CONNECTIONS = envint("WAYMARK_SMTP_CONNECTIONS", 4)
 # Hosted providers (EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend): their settings and the
 # shared secret their webhooks authenticate with (https://anymail.dev).
 ANYMAIL = {key.removeprefix("ANYMAIL_"): value for key, value in os.environ.items() if key.startswith("ANYMAIL_")}
@@ -211,6 +213,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")  # web and workers must agree
+# Celery closes database connections around every task unless this is set; config.celery closes
+# them as requests do instead (CONN_MAX_AGE), so this only switches Celery's own closing off.
+CELERY_DB_REUSE_MAX = 2**62
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {

@@ -58,21 +58,25 @@ class InvalidEvents(ValueError):
 
 
 def publish_many(events: Sequence[NewEvent], *, source: str, now: datetime.datetime,
-                 checked: bool = False) -> list[TriggerEvent]:
+                 checked: bool = False, unheard_as_dispatched: bool = False) -> list[TriggerEvent]:
     """Store these events in one INSERT and dispatch them after commit, DISPATCH_BATCH per task.
     Returns one TriggerEvent per input, in order; a repeated idempotency key (stored before, or
     earlier in this batch) gives the first event and stores nothing. `checked=True`: the caller
-    has validated every payload against its trigger's schema already (the API does, per field)."""
+    has validated every payload against its trigger's schema already (the API does, per field).
+    `unheard_as_dispatched=True`: events of keys nothing listens to now (`has_listeners`) are
+    stored as dispatched, with no dispatch to wait for (for busy internal facts such as "email
+    delivered": two queries per key rather than a dispatch transaction per batch)."""
     errors = {} if checked else validation_errors(events)
     if errors:
         raise InvalidEvents(errors)
-    stored = store_many(events, source=source, now=now)
+    stored = store_many(events, source=source, now=now, unheard_as_dispatched=unheard_as_dispatched)
     rows: dict[int, TriggerEvent] = {}
     for event, done in zip(events, stored, strict=True):
         if done.new:
             rows[done.pk] = TriggerEvent(pk=done.pk, contact_id=event.contact_id, lead_id=event.lead_id,
                                          key=event.key, payload=event.payload, source=source,
-                                         idempotency_key=event.idempotency_key or None, occurred_at=now)
+                                         idempotency_key=event.idempotency_key or None, occurred_at=now,
+                                         dispatched_at=done.dispatched_at)
             rows[done.pk]._state.adding = False
     rows.update(TriggerEvent.objects.in_bulk([done.pk for done in stored if done.pk not in rows]))
     return [rows[done.pk] for done in stored]
@@ -89,12 +93,14 @@ class StoredEvent(NamedTuple):
     lead_id: int | None
     occurred_at: datetime.datetime
     new: bool
+    dispatched_at: datetime.datetime | None = None
 
 
-def store_many(events: Sequence[NewEvent], *, source: str, now: datetime.datetime) -> list[StoredEvent]:
+def store_many(events: Sequence[NewEvent], *, source: str, now: datetime.datetime,
+               unheard_as_dispatched: bool = False) -> list[StoredEvent]:
     """publish_many without model instances (the intake API answers 1,000 events a request): store
     these checked events in one INSERT, dispatch the new ones after commit, and return one
-    StoredEvent per input, in order."""
+    StoredEvent per input, in order. (`unheard_as_dispatched`: see publish_many.)"""
     fresh: list[int] = []  # index of each event to insert: the first of each idempotency key
     keys: set[str] = set()
     for index, event in enumerate(events):
@@ -102,7 +108,15 @@ def store_many(events: Sequence[NewEvent], *, source: str, now: datetime.datetim
             fresh.append(index)
             if event.idempotency_key:
                 keys.add(event.idempotency_key)
-    ids = _insert_new([events[index] for index in fresh], source=source, now=now)
+    unheard = {key for key in {events[index].key for index in fresh} if not has_listeners(key)} \
+        if unheard_as_dispatched else set()
+    quiet = [index for index in fresh if events[index].key in unheard]
+    heard = [index for index in fresh if events[index].key not in unheard]
+    stored_ids = dict(zip(heard, _insert_new([events[index] for index in heard], source=source, now=now),
+                          strict=True))
+    stored_ids |= dict(zip(quiet, _insert_new([events[index] for index in quiet], source=source, now=now,
+                                              dispatched_at=now), strict=True))
+    ids = [stored_ids[index] for index in fresh]
     earlier: dict[str, StoredEvent] = {}
     seen = [events[index].idempotency_key for index, pk in zip(fresh, ids, strict=True) if pk is None]
     if seen:  # stored before this call: answer with those events
@@ -114,18 +128,20 @@ def store_many(events: Sequence[NewEvent], *, source: str, now: datetime.datetim
     firsts: dict[str, StoredEvent] = {}
     for index, pk in zip(fresh, ids, strict=True):
         event = events[index]
-        answers[index] = (StoredEvent(pk, event.key, event.contact_id, event.lead_id, now, True) if pk is not None
+        answers[index] = (StoredEvent(pk, event.key, event.contact_id, event.lead_id, now, True,
+                                      now if event.key in unheard else None) if pk is not None
                           else earlier[event.idempotency_key])
         if event.idempotency_key:
             firsts[event.idempotency_key] = answers[index]._replace(new=False)
-    dispatch_on_commit([pk for pk in ids if pk is not None], now=now)
+    dispatch_on_commit([stored_ids[index] for index in heard if stored_ids[index] is not None], now=now)
     return [answers.get(index) or firsts[event.idempotency_key] for index, event in enumerate(events)]
 
 
 EVENT_COLUMNS = ("contact_id", "lead_id", "key", "payload", "source", "idempotency_key", "occurred_at")
 
 
-def _insert_new(events: list[NewEvent], *, source: str, now: datetime.datetime) -> list[int | None]:
+def _insert_new(events: list[NewEvent], *, source: str, now: datetime.datetime,
+                dispatched_at: datetime.datetime | None = None) -> list[int | None]:
     """INSERT the events (distinct idempotency keys) in one statement, skipping keys stored
     before (ON CONFLICT DO NOTHING: no savepoint, no retry one by one); the id of each event
     stored, None for those skipped.
@@ -139,19 +155,20 @@ def _insert_new(events: list[NewEvent], *, source: str, now: datetime.datetime) 
                        for e in events])
     if connection.vendor == "postgresql":
         fields = ("(r.value->>0)::bigint, (r.value->>1)::bigint, r.value->>2, (r.value->>3)::jsonb, %s, "
-                  "r.value->>4, %s")
+                  "r.value->>4, %s, %s::timestamptz")
         source_rows = "json_array_elements(CAST(%s AS json)) WITH ORDINALITY AS r(value, position)"
         order = "r.position"
     else:
         fields = ", ".join(f"json_extract(r.value, '$[{n}]')" for n in range(4)) + ", %s, " \
-            "json_extract(r.value, '$[4]'), %s"
+            "json_extract(r.value, '$[4]'), %s, %s"
         source_rows, order = "json_each(%s) AS r WHERE true", "r.key"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {q(TriggerEvent._meta.db_table)} ({', '.join(q(c) for c in EVENT_COLUMNS)}) "
-            f"SELECT {fields} FROM {source_rows} ORDER BY {order} "
+            f"INSERT INTO {q(TriggerEvent._meta.db_table)} "
+            f"({', '.join(q(c) for c in (*EVENT_COLUMNS, 'dispatched_at'))}) SELECT {fields} FROM {source_rows} ORDER BY {order} "
             f"ON CONFLICT ({q('idempotency_key')}) DO NOTHING RETURNING {q('id')}, {q('idempotency_key')}",
-            [source, connection.ops.adapt_datetimefield_value(now), data])
+            [source, connection.ops.adapt_datetimefield_value(now),
+             connection.ops.adapt_datetimefield_value(dispatched_at), data])
         returned = sorted(cursor.fetchall())  # ids grow in the order the rows were inserted
     keys = {key for _, key in returned if key is not None}
     inserted = [i for i, e in enumerate(events) if not e.idempotency_key or e.idempotency_key in keys]

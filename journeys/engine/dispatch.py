@@ -58,8 +58,7 @@ def _dispatch(events: QuerySet, *, now: datetime.datetime | None, limit: int | N
         claim = (events.filter(dispatched_at__isnull=True).order_by("occurred_at", "id")
                  .select_for_update(skip_locked=True).values_list("pk", flat=True))
         ids = list(claim[:limit] if limit else claim)
-        batch = list(TriggerEvent.objects.filter(pk__in=ids).select_related("contact", "lead")
-                     .order_by("occurred_at", "id"))
+        batch = list(TriggerEvent.objects.filter(pk__in=ids).order_by("occurred_at", "id"))
         if not batch:
             return 0  # dispatched already (or being dispatched by another worker): harmless
         listeners = Listeners.of(batch)
@@ -266,10 +265,22 @@ def admitted(journey: Journey, events: list[TriggerEvent], *, now: datetime.date
     return [e for e in events if _key(e) not in inside]
 
 
+def _load_people(events: list[TriggerEvent]) -> None:
+    """Set each event's person, one query per kind (a batch loads without them: most events
+    start nothing)."""
+    for kind, model in (("contact", Contact), ("lead", Lead)):
+        ids = {getattr(e, f"{kind}_id") for e in events} - {None}
+        found = model.objects.in_bulk(ids) if ids else {}
+        for event in events:
+            if getattr(event, f"{kind}_id") in found:
+                setattr(event, kind, found[getattr(event, f"{kind}_id")])
+
+
 def _starts(wave: list[TriggerEvent], listeners: Listeners, *, now: datetime.datetime) -> None:
     new_runs: list[JourneyRun] = []
-    for journey in listeners.journeys:
-        wanted = [e for e in wave if listeners.starts(journey, e)]
+    starting = [(journey, [e for e in wave if listeners.starts(journey, e)]) for journey in listeners.journeys]
+    _load_people(list({id(e): e for _journey, wanted in starting for e in wanted}.values()))
+    for journey, wanted in starting:
         if journey.entry_conditions:
             wanted = [e for e in wanted if segments.matches(journey.entry_conditions, person=e.person,
                                                             payload=e.payload, now=now)]

@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from journeys.engine import governance
 from journeys.engine.governance import Gates
 from journeys.engine.outcomes import Defer, Exit, Outcome, Wait
-from journeys.engine.tiles import TILES, Step, resume
+from journeys.engine.tiles import TILES, Outbox, Step, resume
 from journeys.models import EXIT, JourneyRun, StepLog, TriggerEvent
 
 logger = logging.getLogger(__name__)
@@ -101,8 +101,9 @@ def record_goals(reached: list[tuple[JourneyRun, dict[str, Any]]], *, now: datet
 
 
 def _advance(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None, gates: Gates,
-             pending: list[StepLog]) -> None:
-    """Run tiles until the run waits or ends, in memory: its step lines go to `pending`."""
+             outbox: Outbox, pending: list[StepLog]) -> None:
+    """Run tiles until the run waits or ends, in memory: its step lines go to `pending`, its
+    messages to `outbox`."""
     journey, tiles = run.journey, run.version.tiles["tiles"]
     goal = governance.reached_goal(run, gates)
     if goal is not None and not run.steps.filter(tile_key="$goal").exists():
@@ -119,7 +120,7 @@ def _advance(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | N
             outcome: Outcome = resume(run, tile, event=event, now=now)
             event = None
         else:
-            outcome = TILES[tile["type"]](run, tile, Step(journey, now, gates))
+            outcome = TILES[tile["type"]](run, tile, Step(journey, now, gates, outbox))
         if not _apply(run, outcome, now=now, pending=pending):
             break
     else:
@@ -138,7 +139,9 @@ def step(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | None 
          gates: Gates | None = None) -> None:
     """Run tiles until the run waits or ends; saves the run. Call inside a transaction."""
     pending: list[StepLog] = []
-    _advance(run, now=now, event=event, gates=gates or Gates([run]), pending=pending)
+    outbox = Outbox(now=now)
+    _advance(run, now=now, event=event, gates=gates or Gates([run]), outbox=outbox, pending=pending)
+    outbox.flush()
     _write_lines(pending)
     run.save()
 
@@ -171,8 +174,8 @@ def save_states(runs: list[JourneyRun]) -> None:
 
 def step_many(runs: list[JourneyRun], *, now: datetime.datetime, gates: Gates,
               events: dict[int, TriggerEvent] | None = None) -> None:
-    """Step many runs in one savepoint, writing all their step lines in one INSERT and their new
-    state in one UPDATE. If any run fails, or another worker stepped one first, the batch is
+    """Step many runs in one savepoint, writing all their step lines in one INSERT, their messages
+    in one INSERT and their new state in one UPDATE. If any run fails, or another worker stepped one first, the batch is
     rolled back and each run is stepped in a savepoint of its own (`step_safely`), so one broken
     run still fails alone. `events`: the trigger event resuming a run, by run id."""
     events = events or {}
@@ -184,8 +187,10 @@ def step_many(runs: list[JourneyRun], *, now: datetime.datetime, gates: Gates,
     try:
         with transaction.atomic():
             pending: list[StepLog] = []
+            outbox = Outbox(now=now)
             for run in runs:
-                _advance(run, now=now, event=events.get(run.pk), gates=gates, pending=pending)
+                _advance(run, now=now, event=events.get(run.pk), gates=gates, outbox=outbox, pending=pending)
+            outbox.flush()
             _write_lines(pending)
             save_states(runs)
     except Exception:  # each run is stepped again alone; its own failure is logged there

@@ -38,12 +38,33 @@ UPDATABLE = {
 }
 
 
+class Outbox:
+    """The messages a batch's send tiles queue, inserted together (`channels.queue_emails`, one
+    INSERT) when the batch writes its step lines. Each send's step line learns its delivery's id
+    then."""
+
+    def __init__(self, *, now: datetime.datetime) -> None:
+        self.now = now
+        self._emails: list[tuple[channels.EmailToQueue, dict[str, Any]]] = []
+
+    def email(self, message: channels.EmailToQueue, reason: dict[str, Any]) -> None:
+        self._emails.append((message, reason))
+
+    def flush(self) -> None:
+        deliveries = channels.queue_emails([message for message, _reason in self._emails], now=self.now)
+        for (_message, reason), delivery in zip(self._emails, deliveries, strict=True):
+            reason["delivery"] = delivery.pk
+        self._emails.clear()
+
+
 @dataclass
 class Step:
-    """What a tile may know besides the run: its journey, the clock and the batch's gates."""
+    """What a tile may know besides the run: its journey, the clock, the batch's gates and its
+    outbox."""
     journey: Journey
     now: datetime.datetime
     gates: Gates
+    outbox: Outbox
 
 
 def idempotency_key(run: JourneyRun) -> str:
@@ -145,12 +166,12 @@ def send_email(run: JourneyRun, tile: Tile, step: Step) -> Outcome:
     if held is not None:
         return held
     version = step.gates.memo(("email version", email.pk), lambda: channels.latest_version(email))
-    delivery = channels.queue_email(email, person=run.person, idempotency_key=idempotency_key(run),
-                                    context={"trigger": run.context}, now=step.now, journey_id=step.journey.pk,
-                                    tile_key=run.tile_key, version=version)
+    reason = {"code": "sent", "email": email.key, "delivery": None}
+    step.outbox.email(channels.EmailToQueue(email, run.person, idempotency_key(run), {"trigger": run.context},
+                                            step.journey.pk, run.tile_key, version), reason)
     if email.commercial:
         step.gates.record_send(run, now=step.now)
-    return Next(tile["next"], {"code": "sent", "email": email.key, "delivery": delivery.pk})
+    return Next(tile["next"], reason)
 
 
 def channel_not_configured(run: JourneyRun, tile: Tile, step: Step) -> Outcome:

@@ -1,7 +1,8 @@
-"""queue_email: one INSERT per message in the caller's transaction, the first Delivery for a key
-used twice, and one wake-up of the sender after commit."""
+"""queue_email and queue_emails: one INSERT per call in the caller's transaction (however many
+messages), the first Delivery for a key used twice, and one wake-up of the sender after commit."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from channels import services, tasks
@@ -79,3 +80,30 @@ def test_a_duplicate_alone_does_not_wake_the_sender(published, now, monkeypatch,
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.queue_email(email, person=contact, idempotency_key="once", now=now, version=version)
     assert callbacks == [] and woken == []
+
+
+def test_many_messages_queue_in_one_statement_in_order_with_the_first_row_for_a_used_key(
+        published, make_email, now, django_assert_num_queries):
+    email, version = published
+    ann, bob, cid = ContactFactory(), ContactFactory(), ContactFactory()
+    first = services.queue_email(email, person=ann, idempotency_key="used", now=now, version=version)
+    messages = [services.EmailToQueue(email, bob, "b", {"trigger": {"n": 1}}, None, "send", version),
+                services.EmailToQueue(email, cid, "used", version=version),  # queued before: the first row
+                services.EmailToQueue(email, cid, "c", version=version),
+                services.EmailToQueue(email, cid, "c", version=version)]  # twice in this call: one row
+    with django_assert_num_queries(2):  # one INSERT for the lot, one SELECT for the used key
+        deliveries = services.queue_emails(messages, now=now)
+    assert [d.idempotency_key for d in deliveries] == ["b", "used", "c", "c"]
+    assert deliveries[1].pk == first.pk and deliveries[1].contact_id == ann.pk
+    assert deliveries[2].pk == deliveries[3].pk
+    assert Delivery.objects.count() == 3
+    stored = Delivery.objects.get(idempotency_key="b")
+    assert (stored.contact, stored.context, stored.tile_key, stored.version) == (bob, {"trigger": {"n": 1}}, "send",
+                                                                                 version)
+
+
+def test_queue_emails_refuses_an_unpublished_email_and_stores_nothing(make_email, now):
+    draft = make_email()
+    with pytest.raises(ValidationError, match="no published version"):
+        services.queue_emails([services.EmailToQueue(draft, ContactFactory(), "k")], now=now)
+    assert not Delivery.objects.exists()

@@ -45,3 +45,23 @@ def test_dispatch_gives_the_engine_only_what_something_listens_to(journey_of, co
                              NewEvent.of("email.opened", contact, {"email_key": "news"})], source="t", now=now)
     assert not TriggerEvent.objects.filter(dispatched_at__isnull=True).exists()
     assert JourneyRun.objects.get().person == contact
+
+
+def test_unheard_events_can_be_stored_as_dispatched_and_heard_ones_wait_for_dispatch(journey_of, now, monkeypatch):
+    woken = []
+    monkeypatch.setattr(ingest, "dispatch_on_commit", lambda ids, now: woken.append(list(ids)))
+    contact = ContactFactory()
+    quiet = ingest.publish_many([NewEvent.of("email.delivered", contact, {"email_key": "news"}),
+                                 NewEvent.of("email.delivered", contact, {"email_key": "tips"})],
+                                source="waymark", now=now, unheard_as_dispatched=True)
+    assert all(e.dispatched_at == now for e in quiet)
+    assert TriggerEvent.objects.filter(dispatched_at=now).count() == 2 and woken == [[]]
+    journey = journey_of("pause", {"pause": {"type": "wait", "hours": 1, "next": EXIT}},
+                         entry_trigger="email.delivered")
+    services.go_live(journey, now=now)
+    heard = ingest.publish_many([NewEvent.of("email.delivered", contact, {"email_key": "news"}),
+                                 NewEvent.of("email.opened", contact, {"email_key": "news"})],
+                                source="waymark", now=now, unheard_as_dispatched=True)
+    assert heard[0].dispatched_at is None and heard[1].dispatched_at == now
+    assert woken[-1] == [heard[0].pk]  # only the heard event waits for the dispatcher
+    assert TriggerEvent.objects.get(pk=heard[0].pk).dispatched_at is None
