@@ -165,7 +165,8 @@ def _insert_new(events: list[NewEvent], *, source: str, now: datetime.datetime,
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {q(TriggerEvent._meta.db_table)} "
-            f"({', '.join(q(c) for c in (*EVENT_COLUMNS, 'dispatched_at'))}) SELECT {fields} FROM {source_rows} ORDER BY {order} "
+            f"({', '.join(q(c) for c in (*EVENT_COLUMNS, 'dispatched_at'))}) "
+            f"SELECT {fields} FROM {source_rows} ORDER BY {order} "
             f"ON CONFLICT ({q('idempotency_key')}) DO NOTHING RETURNING {q('id')}, {q('idempotency_key')}",
             [source, connection.ops.adapt_datetimefield_value(now),
              connection.ops.adapt_datetimefield_value(dispatched_at), data])
