@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 
 from contacts.models import Contact, Lead, person_keys
 from journeys.engine.governance import Gates, exclusions, person_key
@@ -115,14 +115,9 @@ class Listeners:
     def of(cls, events: list[TriggerEvent]) -> Listeners:
         keys = {event.key for event in events}
         entered = {s for s in (_entered_segment(event) for event in events) if s}
-        live = Journey.Status.LIVE
-        where = Q(entry_trigger__in=keys, status=live) | Q(exit_trigger__in=keys) | Q(goal_trigger__in=keys)
-        if entered:
-            where |= Q(entry_segment__in=entered, entry_mode=Journey.EntryMode.CONTINUOUS, status=live)
-            where |= Q(exit_segment__in=entered) | Q(goal_segment__in=entered)
-        journeys = list(Journey.objects.filter(where).exclude(status=Journey.Status.DRAFT)
-                        .select_related("entry_segment", "exit_segment", "goal_segment")
-                        .prefetch_related("exclusion_segments"))
+        journeys = _listening(keys, entered)
+        if journeys:
+            prefetch_related_objects(journeys, "exclusion_segments")
         # Runs wait only on live or paused journeys' tiles; whether any wait for these keys is
         # asked of the people at hand, per wave (an indexed lookup), not of the whole table.
         return cls(journeys=journeys, settings=JourneySettings.current(), keys=keys)
@@ -151,6 +146,60 @@ class Listeners:
             return journey.entry_trigger == event.key
         return (journey.entry_mode == Journey.EntryMode.CONTINUOUS and journey.entry_segment_id is not None
                 and journey.entry_segment_id == _entered_segment(event))
+
+
+def _marks(values: Sequence | set) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _listening(keys: set[str], entered: set[int]) -> list[Journey]:
+    """The non-draft journeys entering (live ones), exiting or scoring a goal on one of `keys`, or
+    on entering one of the `entered` segments. Hand-written SQL: it runs for every batch, and
+    building the same query with the ORM cost ~2 ms a batch against ~0.3 ms."""
+    q = connection.ops.quote_name
+    status, live = q("status"), Journey.Status.LIVE
+    clauses: list[str] = []
+    params: list[Any] = [Journey.Status.DRAFT]
+
+    def among(column: str, values: set, extra: str = "", extra_params: tuple = ()) -> None:
+        clauses.append(f"({q(column)} IN ({_marks(values)}){extra})")
+        params.extend([*values, *extra_params])
+
+    if keys:
+        among("entry_trigger", keys, f" AND {status} = %s", (live,))
+        among("exit_trigger", keys)
+        among("goal_trigger", keys)
+    if entered:
+        among("entry_segment_id", entered, f" AND {q('entry_mode')} = %s AND {status} = %s",
+              (Journey.EntryMode.CONTINUOUS, live))
+        among("exit_segment_id", entered)
+        among("goal_segment_id", entered)
+    if not clauses:
+        return []
+    return list(Journey.objects.raw(
+        f"SELECT * FROM {q(Journey._meta.db_table)} WHERE {status} <> %s AND ({' OR '.join(clauses)})", params))
+
+
+def _any_waiting(events: list[TriggerEvent], keys: set[str]) -> bool:
+    """Does a run of a live journey wait for one of `keys` for one of these events' people?
+    Asked for every wave, so in hand-written SQL (an indexed lookup) rather than by the ORM."""
+    q = connection.ops.quote_name
+    contacts = [e.contact_id for e in events if e.contact_id]
+    leads = [e.lead_id for e in events if e.lead_id]
+    whose = []
+    if contacts:
+        whose.append(f"r.{q('contact_id')} IN ({_marks(contacts)})")
+    if leads:
+        whose.append(f"r.{q('lead_id')} IN ({_marks(leads)})")
+    if not whose or not keys:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {q(JourneyRun._meta.db_table)} r JOIN {q(Journey._meta.db_table)} j "
+            f"ON j.{q('id')} = r.{q('journey_id')} WHERE ({' OR '.join(whose)}) AND r.{q('state')} = %s "
+            f"AND r.{q('waiting_for')} IN ({_marks(keys)}) AND j.{q('status')} = %s LIMIT 1",
+            [*contacts, *leads, JourneyRun.State.WAITING, *keys, Journey.Status.LIVE])
+        return cursor.fetchone() is not None
 
 
 def _people(events: Iterable[TriggerEvent]) -> Q:
@@ -210,10 +259,10 @@ def _exits(by_person: dict[PersonKey, TriggerEvent], people: Q, listeners: Liste
 
 def _resumes(by_person: dict[PersonKey, TriggerEvent], people: Q, listeners: Listeners, *,
              now: datetime.datetime) -> None:
+    if not _any_waiting(list(by_person.values()), listeners.keys):
+        return  # the usual case, asked cheaply: loading runs with all they step with costs more
     waiting = JourneyRun.objects.filter(people, state=JourneyRun.State.WAITING, waiting_for__in=listeners.keys,
                                         journey__status=Journey.Status.LIVE)
-    if not waiting.values_list("pk", flat=True)[:1]:
-        return  # the usual case, asked cheaply: loading runs with all they step with costs more
     runs = list(waiting.select_related(*RELATED).prefetch_related("journey__exclusion_segments")
                 .select_for_update(of=("self",)))
     runs = [run for run in runs if by_person[person_key(run)].key == run.waiting_for]

@@ -299,3 +299,17 @@ def test_the_documented_json_schema_accepts_what_the_validator_accepts_and_rejec
     assert services.check_query(good, audience="contact") == []
     assert list(validator.iter_errors(good)) == []
     assert list(validator.iter_errors({"match": "some", "conditions": [{"type": "magic"}]}))
+
+
+def test_changes_queue_a_recheck_only_while_a_segment_is_continuous(now, monkeypatch):
+    from segments import hooks, tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.recheck_people, "delay", lambda *args: queued.append(args))
+    change = hooks.PeopleChange(frozenset({7}), frozenset(), frozenset({"state"}), False)
+    services.save_segment(texans(refresh_mode="daily"), now=now)
+    hooks.on_people_changed(change)
+    assert queued == []
+    services.save_segment(Segment(name="Live Texans", refresh_mode="continuous", query=texans().query), now=now)
+    hooks.on_people_changed(change)
+    assert queued == [([7], [])]
