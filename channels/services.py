@@ -270,12 +270,23 @@ def reason_not_to_send(delivery: Delivery, states: dict[str, str], consented: se
     return ""
 
 
+class Sent(NamedTuple):
+    claimed: int  # messages this call took from the queue (sent, suppressed or failed)
+    sent: int
+
+
 def send_queued(*, now: datetime.datetime, limit: int = 200) -> int:
     """Claim and send up to `limit` queued messages; returns how many were sent."""
+    return send_next(now=now, limit=limit).sent
+
+
+def send_next(*, now: datetime.datetime, limit: int = 200) -> Sent:
+    """`send_queued`, answering how many messages it claimed as well as how many it sent (a batch
+    claimed in full means more may be waiting, however many of them were suppressed)."""
     ids = _claim(Delivery.objects.queued().filter(queued_at__lte=now), order_by=("queued_at", "id"), limit=limit,
                  now=now)
     if not ids:
-        return 0
+        return Sent(0, 0)
     # The version's content is rendered from the per-process cache (rendering.prepared): fetching
     # it with every row would move ~70 KB per message from the database.
     deliveries = list(
@@ -309,7 +320,7 @@ def send_queued(*, now: datetime.datetime, limit: int = 200) -> int:
         Delivery.objects.filter(pk=delivery.pk).update(
             status=Delivery.Status.FAILED if final else Delivery.Status.QUEUED, reason=error[:200])
     _record_delivered(sent, now=now)
-    return len(sent)
+    return Sent(len(ids), len(sent))
 
 
 def _record_delivered(deliveries: list[Delivery], *, now: datetime.datetime) -> None:

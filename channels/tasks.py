@@ -9,9 +9,9 @@ from config.wake import drain
 
 @shared_task
 def send_queued(limit: int = 200) -> int:
-    """Send a batch of queued messages; a full batch wakes another worker for the rest
-    (config.wake.drain)."""
-    return drain(send_queued, lambda: services.send_queued(now=timezone.now(), limit=limit), limit=limit)
+    """Send a batch of queued messages; a batch claimed in full wakes another worker for the rest
+    (config.wake.drain). Returns how many were claimed."""
+    return drain(send_queued, lambda: services.send_next(now=timezone.now(), limit=limit).claimed, limit=limit)
 
 
 @shared_task

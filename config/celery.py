@@ -27,9 +27,8 @@ def recycle_connections(task=None, **kwargs) -> None:
 
 @signals.worker_init.connect
 def warm_up(**kwargs) -> None:
-    """Import the URLconf and build reverse()'s tables once in the worker's parent process, before
-    it forks its pool: otherwise each pool process pays ~0.5 s for it on its first sent message
-    (tracking links are reversed)."""
-    from django.urls import get_resolver
+    """In the worker's parent process, before it forks its pool (each pool process would pay for
+    it on its first sent message: tracking links are reversed)."""
+    from config.warm import warm_up
 
-    get_resolver().reverse_dict  # noqa: B018 (populates the resolver)
+    warm_up()

@@ -107,3 +107,15 @@ def test_queue_emails_refuses_an_unpublished_email_and_stores_nothing(make_email
     with pytest.raises(ValidationError, match="no published version"):
         services.queue_emails([services.EmailToQueue(draft, ContactFactory(), "k")], now=now)
     assert not Delivery.objects.exists()
+
+
+def test_a_batch_claimed_in_full_wakes_a_helper_even_when_none_of_it_was_sent(published, now, monkeypatch):
+    email, version = published
+    for n in range(3):  # no consent: each is claimed and suppressed, none sent
+        services.queue_email(email, person=ContactFactory(), idempotency_key=f"k{n}", now=now, version=version)
+    woken = []
+    monkeypatch.setattr(tasks.send_queued, "delay", lambda *args: woken.append(args))
+    assert tasks.send_queued(limit=2) == 2  # claimed in full: more may wait
+    assert woken == [()]
+    assert services.send_next(now=now, limit=2) == services.Sent(claimed=1, sent=0)
+    assert Delivery.objects.filter(status="suppressed").count() == 3
