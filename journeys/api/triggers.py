@@ -34,6 +34,8 @@ IDEMPOTENCY = OpenApiParameter(
 RATE_LIMITED = OpenApiResponse(ErrorSerializer, description="Past the trigger's fair-use rate: retry after "
                                "the seconds in the Retry-After header. Nothing was stored.")
 UNKNOWN = OpenApiResponse(ErrorSerializer, description="No trigger with this key")
+CHANGING = OpenApiResponse(ErrorSerializer, description="The trigger's definition changed again and again while the "
+                           "event was being stored (three times in one request): nothing was stored; send it again.")
 INTAKE_AUTHENTICATION = [RecentAPIKeyAuthentication, SessionAuthentication]
 
 
@@ -192,7 +194,8 @@ class TriggerViewSet(GenericViewSet):
                    description="Stores the event (never lost once accepted) and dispatches it at once to the "
                    "journeys it starts, resumes or ends. The payload field the trigger names identifies the "
                    "person; an unknown person is refused, or becomes a new lead, as the trigger says.",
-                   responses={202: FiredSerializer, 400: FIELD_ERRORS, 404: UNKNOWN, 429: RATE_LIMITED})
+                   responses={202: FiredSerializer, 400: FIELD_ERRORS, 404: UNKNOWN, 409: CHANGING,
+                              429: RATE_LIMITED})
     @action(detail=True, methods=["post"], url_path="fire", authentication_classes=INTAKE_AUTHENTICATION)
     def fire(self, request: Request, key: str) -> Response:
         # One request per event, hundreds a second: the trigger's definition and the API key come from

@@ -123,3 +123,15 @@ def test_ingest_fire_names_a_stale_trigger_and_stores_nothing(visit, now):
     with pytest.raises(ingest.StaleTrigger):
         ingest.fire(stale, {"email": ADA, "store": "Oslo"}, idempotency_key=None, source="test", now=now)
     assert not TriggerEvent.objects.exists()
+
+
+def test_a_trigger_that_keeps_changing_during_the_request_answers_409_and_stores_nothing(api, visit, monkeypatch):
+    ContactFactory(email=ADA)
+
+    def always_stale(*args, **kwargs):
+        raise ingest.StaleTrigger("edited meanwhile")
+
+    monkeypatch.setattr(ingest, "fire", always_stale)
+    response = fire(api, {"email": ADA, "store": "Oslo"})
+    assert response.status_code == 409 and "Send it again" in response.json()["detail"]
+    assert not TriggerEvent.objects.exists()
