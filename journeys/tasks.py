@@ -11,6 +11,7 @@ from config.wake import drain, wake_on_commit
 from journeys import engine
 
 DISPATCH_BATCH = 200  # events per dispatch transaction
+HELD_BACK_RETRY_SECONDS = 0.2  # a dispatch transaction takes a few tens of milliseconds
 
 
 def dispatch_on_commit(event_ids: list[int], *, now: datetime.datetime) -> None:
@@ -23,8 +24,16 @@ def dispatch_on_commit(event_ids: list[int], *, now: datetime.datetime) -> None:
 @shared_task
 def dispatch_waiting(limit: int = DISPATCH_BATCH) -> int:
     """Dispatch up to a batch of waiting events, oldest first, in one transaction; a full batch
-    wakes another worker for the rest (config.wake.drain)."""
-    return drain(dispatch_waiting, lambda: engine.dispatch_waiting(limit=limit), limit=limit)
+    wakes another worker for the rest (config.wake.drain). Events held back (another worker has an
+    earlier event of the same person) are tried again shortly. Returns how many were claimed."""
+
+    def work() -> int:
+        batch = engine.dispatch_next(limit=limit)
+        if batch.held_back:
+            dispatch_waiting.apply_async(countdown=HELD_BACK_RETRY_SECONDS)
+        return batch.dispatched + batch.held_back
+
+    return drain(dispatch_waiting, work, limit=limit)
 
 
 @shared_task

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet, prefetch_related_objects
@@ -34,7 +34,7 @@ Person = Contact | Lead
 def dispatch_ids(event_ids: Sequence[int], *, now: datetime.datetime) -> int:
     """Dispatch these stored events (those not dispatched yet) as of `now`; returns how many this
     call did."""
-    return _dispatch(TriggerEvent.objects.filter(pk__in=list(event_ids)), now=now)
+    return _dispatch(TriggerEvent.objects.filter(pk__in=list(event_ids)), now=now).dispatched
 
 
 def dispatch(events: Iterable[TriggerEvent], *, now: datetime.datetime) -> int:
@@ -42,32 +42,71 @@ def dispatch(events: Iterable[TriggerEvent], *, now: datetime.datetime) -> int:
     return dispatch_ids([event.pk for event in events], now=now)
 
 
+class Batch(NamedTuple):
+    dispatched: int
+    held_back: int  # events left waiting: an earlier event of the same person is another worker's
+
+
 def dispatch_waiting(*, limit: int) -> int:
     """Dispatch up to `limit` waiting events, oldest first, as of when they happened (a late worker
     changes no outcome; see `_moments`); events other workers hold are skipped."""
-    return _dispatch(TriggerEvent.objects.all(), now=None, limit=limit)
+    return dispatch_next(limit=limit).dispatched
+
+
+def dispatch_next(*, limit: int) -> Batch:
+    """`dispatch_waiting`, answering how many events it held back as well: a person's events are
+    dispatched in order, so while another worker holds one of theirs, their later ones wait (its
+    "cart abandoned" must start the run before this "purchase completed" can stop it)."""
+    return _dispatch(TriggerEvent.objects.all(), now=None, limit=limit, in_order=True)
 
 
 def dispatch_pending(*, now: datetime.datetime, older_than: datetime.timedelta, limit: int) -> int:
     """Dispatch events whose Celery message was lost (the database is the source of truth)."""
-    return _dispatch(TriggerEvent.objects.filter(occurred_at__lte=now - older_than), now=now, limit=limit)
+    return _dispatch(TriggerEvent.objects.filter(occurred_at__lte=now - older_than), now=now, limit=limit,
+                     in_order=True).dispatched
 
 
-def _dispatch(events: QuerySet, *, now: datetime.datetime | None, limit: int | None = None) -> int:
+def _dispatch(events: QuerySet, *, now: datetime.datetime | None, limit: int | None = None,
+              in_order: bool = False) -> Batch:
     with transaction.atomic():
         claim = (events.filter(dispatched_at__isnull=True).order_by("occurred_at", "id")
                  .select_for_update(skip_locked=True).values_list("pk", flat=True))
         ids = list(claim[:limit] if limit else claim)
         batch = list(TriggerEvent.objects.filter(pk__in=ids).order_by("occurred_at", "id"))
+        held_back = 0
+        if in_order and batch:
+            behind = _behind_others(batch)
+            held_back = sum(_key(event) in behind for event in batch)
+            batch = [event for event in batch if _key(event) not in behind]
         if not batch:
-            return 0  # dispatched already (or being dispatched by another worker): harmless
+            return Batch(0, held_back)  # dispatched already (or held by other workers): harmless
         listeners = Listeners.of(batch)
         for moment in _moments(batch):
             at = now or moment[-1].occurred_at
             for wave in _waves(moment):
                 _react(wave, listeners, now=at)
             TriggerEvent.objects.filter(pk__in=[event.pk for event in moment]).update(dispatched_at=at)
-    return len(batch)
+    return Batch(len(batch), held_back)
+
+
+def _behind_others(batch: list[TriggerEvent]) -> set[PersonKey]:
+    """The people of the batch with an earlier event still waiting outside it: another worker holds
+    it (SKIP LOCKED passed it by), or it was stored after this batch was claimed."""
+    first: dict[PersonKey, TriggerEvent] = {}
+    for event in batch:
+        first.setdefault(_key(event), event)
+    newest = max(event.occurred_at for event in batch)
+    earlier = (TriggerEvent.objects.filter(_people(first.values()), dispatched_at__isnull=True,
+                                           occurred_at__lte=newest)
+               .exclude(pk__in=[event.pk for event in batch])
+               .values_list("contact_id", "lead_id", "occurred_at", "pk"))
+    behind = set()
+    for contact_id, lead_id, occurred_at, pk in earlier:
+        key: PersonKey = ("contact", contact_id) if contact_id else ("lead", lead_id)
+        mine = first[key]
+        if (occurred_at, pk) < (mine.occurred_at, mine.pk):
+            behind.add(key)
+    return behind
 
 
 def _moments(events: list[TriggerEvent]) -> list[list[TriggerEvent]]:

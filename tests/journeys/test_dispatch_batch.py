@@ -2,16 +2,18 @@
 of queries that does not grow with the batch, and wake-ups coalesce."""
 
 import datetime
+import importlib
+import threading
 
 import pytest
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from config import wake
-from journeys import services
-from journeys.engine import dispatch_waiting
+from journeys import services, tasks
+from journeys.engine import dispatch_next, dispatch_waiting
 from journeys.models import EXIT, JourneyRun, StepLog, TriggerEvent
 from tests.factories import ContactFactory
 
@@ -119,3 +121,45 @@ def test_with_a_shared_cache_one_wake_up_waits_at_a_time():
         wake.wake(task)
         assert task.queued == 2
         wake.woken(task)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_persons_later_event_waits_while_another_worker_holds_an_earlier_one(cart_journey, now):
+    ann, bob = ContactFactory(), ContactFactory()
+    cart = store("form.submitted", ann, {"form": "cart", "fields": {}}, now)
+    paid = store("purchase.completed", ann, purchase(1), now + datetime.timedelta(seconds=2))
+    store("form.submitted", bob, {"form": "cart", "fields": {}}, now + datetime.timedelta(seconds=3))
+    holding, release = threading.Event(), threading.Event()
+
+    def other_worker():  # has claimed Ann's "cart" and is still dispatching it
+        with transaction.atomic():
+            list(TriggerEvent.objects.filter(pk=cart.pk).select_for_update())
+            holding.set()
+            release.wait(10)
+        connections.close_all()
+
+    worker = threading.Thread(target=other_worker)
+    worker.start()
+    try:
+        assert holding.wait(10)
+        batch = dispatch_next(limit=100)  # takes Ann's purchase and Bob's cart; Ann's must wait
+        assert (batch.dispatched, batch.held_back) == (1, 1)
+        assert TriggerEvent.objects.get(pk=paid.pk).dispatched_at is None
+        assert list(JourneyRun.objects.values_list("contact", flat=True)) == [bob.pk]
+    finally:
+        release.set()
+        worker.join()
+    assert dispatch_next(limit=100) == (2, 0)  # the other worker let go: Ann's events, in order
+    ann_run = JourneyRun.objects.get(contact=ann)
+    assert ann_run.state == JourneyRun.State.EXITED and ann_run.exit_reason["key"] == "purchase.completed"
+
+
+def test_held_back_events_are_tried_again_shortly(cart_journey, now, monkeypatch):
+    dispatch = importlib.import_module("journeys.engine.dispatch")  # the module, not engine.dispatch()
+    retried = []
+    monkeypatch.setattr(dispatch, "_behind_others", lambda batch: {("contact", batch[0].contact_id)})
+    monkeypatch.setattr(tasks.dispatch_waiting, "apply_async", lambda **options: retried.append(options))
+    store("form.submitted", ContactFactory(), {"form": "cart", "fields": {}}, now)
+    assert tasks.dispatch_waiting() == 1
+    assert retried == [{"countdown": tasks.HELD_BACK_RETRY_SECONDS}]
+    assert TriggerEvent.objects.get().dispatched_at is None
