@@ -170,13 +170,16 @@ class Delivery(OutgoingMessage):
         SUPPRESSED = "suppressed", "Not sent"
         FAILED = "failed", "Failed"
 
-    email = models.ForeignKey(Email, on_delete=models.PROTECT, related_name="deliveries")
+    # Every index is written again on each change of status (twice a message at least), so there
+    # are none the ones in Meta already cover: the email's (email, status), the status's (status,
+    # queued_at), and no LIKE-pattern copy of message_id.
+    email = models.ForeignKey(Email, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
     version = models.ForeignKey(EmailVersion, on_delete=models.PROTECT, related_name="deliveries")
     to_address = models.EmailField(blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     reason = models.CharField(max_length=200, blank=True, help_text="Why it was not sent, or failed")
     context = models.JSONField(default=dict, blank=True, help_text="Trigger payload and other token values")
-    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    message_id = models.CharField(max_length=255, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
@@ -191,6 +194,7 @@ class Delivery(OutgoingMessage):
             models.Index(fields=["status", "queued_at"], name="delivery_status_queued"),
             models.Index(fields=["email", "status"], name="delivery_email_status"),
             models.Index(fields=["contact", "queued_at"], name="delivery_contact"),
+            models.Index(fields=["message_id"], name="delivery_message_id"),  # bounces and complaints
         ]
 
     def __str__(self) -> str:

@@ -27,6 +27,7 @@ from django.db.models import F, QuerySet
 
 from channels import compose, mail, rendering, tasks, templating, webhooks
 from channels.models import AddressState, ContentBlock, Delivery, Email, EmailVersion, WebhookDelivery, WebhookEndpoint
+from config.db import insert_many
 from config.wake import wake_on_commit
 from contacts import services as people
 from contacts.hooks import report_people_changed
@@ -330,7 +331,7 @@ def _record_delivered(deliveries: list[Delivery], *, now: datetime.datetime) -> 
     report_people_changed(contact_ids=[d.contact_id for d in deliveries if d.contact_id],
                           lead_ids=[d.lead_id for d in deliveries if d.lead_id],
                           fields={"interaction.email_delivered"})
-    Interaction.objects.bulk_create([
+    insert_many([
         Interaction(contact_id=d.contact_id, lead_id=d.lead_id, type="email_delivered", occurred_at=now,
                     email_key=d.email.key, journey_id=d.journey_id, tile_key=d.tile_key, source="waymark",
                     properties={"delivery": d.pk, "version": d.version.number})

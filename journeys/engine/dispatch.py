@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet, prefetch_related_objects
 
+from config.db import insert_many
 from contacts.models import Contact, Lead, person_keys
 from journeys.engine.governance import Gates, exclusions, person_key
 from journeys.engine.runner import RELATED, exit_early, record_goals, step_many
@@ -292,7 +293,7 @@ def _exits(by_person: dict[PersonKey, TriggerEvent], people: Q, listeners: Liste
         if reason is not None:
             exit_early(run, reason, now=now, pending=lines)
             leaving.append(run)
-    StepLog.objects.bulk_create(lines)
+    insert_many(lines)
     JourneyRun.objects.bulk_update(leaving, ["state", "exit_reason", "finished_at", "due_at", "waiting_for"])
 
 
@@ -388,9 +389,9 @@ def start_runs(journey: Journey, entrants: list[tuple[Person, dict[str, Any], di
     runs = [JourneyRun(**person_keys(person), journey=journey, version=version, state=JourneyRun.State.ACTIVE,
                        tile_key=start, attempt=1, visits={start: 1}, due_at=now, context=context, entered_at=now)
             for person, context, _reason in entrants]
-    JourneyRun.objects.bulk_create(runs)
-    StepLog.objects.bulk_create([StepLog(run=run, tile_key="$entry", attempt=1, outcome="entered", at=now,
-                                         reason=reason) for run, (_p, _c, reason) in zip(runs, entrants, strict=True)])
+    insert_many(runs)
+    insert_many([StepLog(run=run, tile_key="$entry", attempt=1, outcome="entered", at=now, reason=reason)
+                 for run, (_p, _c, reason) in zip(runs, entrants, strict=True)])
     return runs
 
 

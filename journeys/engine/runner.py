@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
+from config.db import insert_many
 from journeys.engine import governance
 from journeys.engine.governance import Gates
 from journeys.engine.outcomes import Defer, Exit, Outcome, Wait
@@ -130,7 +131,7 @@ def _advance(run: JourneyRun, *, now: datetime.datetime, event: TriggerEvent | N
 def _write_lines(lines: list[StepLog]) -> None:
     if lines:
         try:
-            StepLog.objects.bulk_create(lines)
+            insert_many(lines)
         except IntegrityError as exc:  # the log already has one of these steps: another worker did them
             raise AlreadyDone(f"run {lines[0].run_id}") from exc
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from contacts.models import Audience, PersonRef
+from contacts.models import Audience, Contact, Lead, PersonRef
 
 EXIT = "exit"  # the "next" of a tile that ends the path
 
@@ -176,7 +176,13 @@ class JourneyRun(PersonRef):
 
     OPEN_STATES = (State.ACTIVE, State.WAITING)
 
-    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="runs")
+    # A step rewrites every index of the run (its state and due time are indexed), so the person
+    # and journey keys have no index of their own: those in Meta lead with them.
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="journeyruns",
+                                db_index=False)
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="journeyruns",
+                             db_index=False)
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="runs", db_index=False)
     version = models.ForeignKey(JourneyVersion, on_delete=models.PROTECT, related_name="runs")
     state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
     tile_key = models.CharField(max_length=100)
