@@ -233,12 +233,17 @@ def _send_over_one(connection, deliveries: list[Delivery], outgoing: Sender, *,
         return [], [(d, f"mail server unavailable: {exc}") for d in deliveries]
     try:
         for index, delivery in enumerate(deliveries):
+            smtp = isinstance(connection, SMTPBackend) and connection.connection is not None
             try:
-                if isinstance(connection, SMTPBackend) and connection.connection is not None:
-                    connection.connection.sendmail(
-                        delivery.email.sender.from_email, [delivery.to_address], outgoing.raw(delivery, now=now))
+                message = outgoing.raw(delivery, now=now) if smtp else outgoing.message(delivery, now=now)
+            except Exception as exc:  # one message that cannot be built fails alone
+                failed.append((delivery, _unbuildable(delivery, exc)))
+                continue
+            try:
+                if smtp:
+                    connection.connection.sendmail(delivery.email.sender.from_email, [delivery.to_address], message)
                 else:
-                    connection.send_messages([outgoing.message(delivery, now=now)])
+                    connection.send_messages([message])
                 sent.append(delivery)
             except smtplib.SMTPRecipientsRefused as exc:
                 failed.append((delivery, f"recipient refused: {exc.recipients}"))
@@ -250,6 +255,11 @@ def _send_over_one(connection, deliveries: list[Delivery], outgoing: Sender, *,
     finally:
         _close(connection)
     return sent, failed
+
+
+def _unbuildable(delivery: Delivery, exc: Exception) -> str:
+    logger.exception("message %s could not be built", delivery.pk)
+    return f"could not build the message: {exc.__class__.__name__}: {exc}"
 
 
 def _close(connection) -> None:
@@ -301,8 +311,11 @@ def _send_in_lanes(lanes: int, deliveries: list[Delivery], outgoing: Sender, *,
         for delivery in deliveries:
             if len(stopped) == lanes:
                 break
-            work.put((delivery, outgoing.raw(delivery, now=now)))
             rendered += 1
+            try:
+                work.put((delivery, outgoing.raw(delivery, now=now)))
+            except Exception as exc:  # one message that cannot be built fails alone
+                failed.append((delivery, _unbuildable(delivery, exc)))
     finally:
         for _ in threads:
             work.put(None)

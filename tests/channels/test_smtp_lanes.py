@@ -99,3 +99,24 @@ def test_an_unreachable_server_leaves_a_large_batch_queued(make_email, settings,
     assert services.send_queued(now=now) == 0
     assert set(Delivery.objects.values_list("status", "attempts")) == {("queued", 1)}
     assert all("unavailable" in reason for reason in Delivery.objects.values_list("reason", flat=True))
+
+
+@pytest.mark.parametrize("count", [6, 25])  # one connection, several
+def test_a_message_that_cannot_be_built_fails_alone(serve, make_email, settings, now, monkeypatch, count):
+    from channels import mail
+
+    settings.WAYMARK_SMTP_CONNECTIONS = 3
+    server = serve(Server())
+    addresses = queue(make_email, now, count)
+    build = mail.Sender.raw
+
+    def raw(self, delivery, *, now):
+        if delivery.to_address == "p3@example.com":
+            raise ValueError("a broken block")
+        return build(self, delivery, now=now)
+
+    monkeypatch.setattr(mail.Sender, "raw", raw)
+    assert services.send_queued(now=now) == count - 1
+    assert sorted(rcpt for _port, rcpt in server.received) == sorted(set(addresses) - {"p3@example.com"})
+    broken = Delivery.objects.get(to_address="p3@example.com")
+    assert broken.status == "queued" and broken.reason == "could not build the message: ValueError: a broken block"
