@@ -15,6 +15,7 @@ from config import wake
 from journeys import services, tasks
 from journeys.engine import dispatch_next, dispatch_waiting
 from journeys.models import EXIT, JourneyRun, StepLog, TriggerEvent
+from tests.conftest import requires_postgres
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -123,6 +124,7 @@ def test_with_a_shared_cache_one_wake_up_waits_at_a_time():
         wake.woken(task)
 
 
+@requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_persons_later_event_waits_while_another_worker_holds_an_earlier_one(cart_journey, now):
     ann, bob = ContactFactory(), ContactFactory()
