@@ -300,6 +300,11 @@ def _send_in_lanes(lanes: int, deliveries: list[Delivery], outgoing: Sender, *,
                     return
                 except smtplib.SMTPException as exc:
                     failed.append((delivery, f"{exc.__class__.__name__}: {exc}"))
+                except Exception as exc:  # the connection's state is unknown: this lane stops
+                    logger.exception("SMTP lane failed on message %s", delivery.pk)
+                    failed.append((delivery, f"{exc.__class__.__name__}: {exc}"))
+                    stopped.append(f"{exc.__class__.__name__}: {exc}")
+                    return
         finally:
             _close(connection)
 

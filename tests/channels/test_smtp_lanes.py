@@ -120,3 +120,23 @@ def test_a_message_that_cannot_be_built_fails_alone(serve, make_email, settings,
     assert sorted(rcpt for _port, rcpt in server.received) == sorted(set(addresses) - {"p3@example.com"})
     broken = Delivery.objects.get(to_address="p3@example.com")
     assert broken.status == "queued" and broken.reason == "could not build the message: ValueError: a broken block"
+
+
+def test_an_unexpected_error_on_one_connection_loses_no_message(serve, make_email, settings, now, monkeypatch):
+    import smtplib
+
+    settings.WAYMARK_SMTP_CONNECTIONS = 3
+    server = serve(Server())
+    addresses = queue(make_email, now, 25)
+    sendmail = smtplib.SMTP.sendmail
+
+    def flaky(self, from_addr, to_addrs, msg, *args, **kwargs):
+        if to_addrs == ["p5@example.com"]:
+            raise RuntimeError("something odd")
+        return sendmail(self, from_addr, to_addrs, msg, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "sendmail", flaky)
+    assert services.send_queued(now=now) == 24
+    assert sorted(rcpt for _port, rcpt in server.received) == sorted(set(addresses) - {"p5@example.com"})
+    odd = Delivery.objects.get(to_address="p5@example.com")
+    assert (odd.status, odd.reason) == ("queued", "RuntimeError: something odd")
