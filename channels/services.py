@@ -39,7 +39,7 @@ Person = Contact | Lead
 MAX_ATTEMPTS = 5
 STALE_CLAIM = datetime.timedelta(minutes=10)
 Row = TypeVar("Row", bound=models.Model)
-INSERT_CHUNK = 1000  # deliveries per INSERT (PostgreSQL takes at most 65,535 parameters a statement)
+INSERT_CHUNK = 1000  # deliveries per INSERT (SQLite takes at most 32,766 parameters a statement)
 UNSENT_CONTENT = ("version__blocks", "version__html", "version__text", "version__links", "version__conditions",
                   "email__blocks")
 
@@ -163,31 +163,11 @@ def _insert_once(row: Row) -> tuple[Row, bool]:
 
 
 def _insert_deliveries(deliveries: list[Delivery]) -> list[Delivery]:
-    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING: one statement for the lot, no
-    savepoint, and a concurrent insert of the same key waits for that transaction rather than
-    failing ours. Returns the row stored under each one's key, in order: the new row (its id set),
-    or the first one stored under that key (by an earlier call, or earlier in this list)."""
-    meta = Delivery._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    connection = transaction.get_connection()
-    ops = connection.ops
-    row = f"({', '.join(['%s'] * len(fields))})"
-    key_column = ops.quote_name(meta.get_field("idempotency_key").column)
-    sql = (f"INSERT INTO {ops.quote_name(meta.db_table)} ({', '.join(ops.quote_name(f.column) for f in fields)}) "
-           f"VALUES {', '.join([row] * len(deliveries))} ON CONFLICT ({key_column}) DO NOTHING "
-           f"RETURNING {ops.quote_name(meta.pk.column)}, {key_column}")
-    params = [field.get_db_prep_save(field.pre_save(delivery, add=True), connection)
-              for delivery in deliveries for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        new = dict((key, pk) for pk, key in cursor.fetchall())
-    stored: dict[str, Delivery] = {}
-    for delivery in deliveries:
-        pk = new.pop(delivery.idempotency_key, None)
-        if pk is not None:
-            delivery.pk = pk
-            delivery._state.adding, delivery._state.db = False, connection.alias
-            stored[delivery.idempotency_key] = delivery
+    """Insert the lot in one statement, skipping keys already taken; returns the row stored under
+    each one's key, in order: the new row, or the first one stored under that key (by an earlier
+    call, or earlier in this list)."""
+    stored = {delivery.idempotency_key: delivery for delivery in insert_many(deliveries,
+                                                                            skip_taken="idempotency_key")}
     taken = [d.idempotency_key for d in deliveries if d.idempotency_key not in stored]
     if taken:
         stored |= Delivery.objects.in_bulk(taken, field_name="idempotency_key")

@@ -22,7 +22,7 @@ from django.core import signing
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 OPEN, CLICK, UNSUBSCRIBE, PREFERENCES = "waymark.open", "waymark.click", "waymark.unsub", "waymark.prefs"
-_PLACEHOLDER = "WAYMARKTOKEN"  # stands for the token in a reversed URL
+_TOKEN_MARK = "WAYMARKTOKEN"  # stands for the token in a reversed URL
 
 
 @lru_cache(maxsize=32)
@@ -69,7 +69,7 @@ def _url_parts(name: str, site_url: str, script_prefix: str, urlconf: str | None
                _root_urlconf: str) -> tuple[str, str]:
     """What comes before and after the token in `name`'s absolute URL (reverse() quotes none of a
     token's characters: URL-safe base64, '.' and ':')."""
-    before, after = (site_url + reverse(name, args=[_PLACEHOLDER], urlconf=urlconf)).split(_PLACEHOLDER)
+    before, after = (site_url + reverse(name, args=[_TOKEN_MARK], urlconf=urlconf)).split(_TOKEN_MARK)
     return before, after
 
 

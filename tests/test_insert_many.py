@@ -47,3 +47,23 @@ def test_a_unique_violation_raises_djangos_integrity_error():
 def test_nothing_to_insert_costs_nothing(django_assert_num_queries):
     with django_assert_num_queries(0):
         insert_many([])
+
+
+def test_values_already_taken_are_skipped_and_left_out_of_the_answer(django_assert_num_queries):
+    from channels.models import BrandProfile, Delivery, Email, EmailVersion, SenderProfile
+
+    sender = SenderProfile.objects.create(name="S", from_name="Contoso", from_email="shop@contoso.test")
+    brand = BrandProfile.objects.create(name="B", postal_address="1 Bean Street", footer_text="Contoso")
+    email = Email.objects.create(name="E", key="e", sender=sender, brand=brand, subject="Hi")
+    version = EmailVersion.objects.create(email=email, number=1, subject="Hi", html="", text="", published_at=AT)
+    contact = ContactFactory()
+
+    def delivery(key):
+        return Delivery(contact=contact, email=email, version=version, idempotency_key=key, queued_at=AT)
+
+    first = insert_many([delivery("a")], skip_taken="idempotency_key")
+    again, new, repeat = delivery("a"), delivery("b"), delivery("b")
+    with django_assert_num_queries(1):
+        inserted = insert_many([again, new, repeat], skip_taken="idempotency_key")
+    assert inserted == [new] and new.pk and again.pk is None and repeat.pk is None
+    assert set(Delivery.objects.values_list("idempotency_key", "pk")) == {("a", first[0].pk), ("b", new.pk)}
